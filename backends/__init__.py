@@ -1,0 +1,41 @@
+"""Backends turn a neurosim Network into a runnable Simulation.
+
+Each backend module has ``compile(network, **options)`` and a ``PROFILE``
+dict describing what it supports.  ``neurosim info`` and the README's support
+matrix are rendered from these profiles.
+"""
+import importlib
+
+from neurosim.errors import ValidationError
+
+BACKENDS = {"numba": "neurosim.backends.numba"}
+
+
+def get_backend(name):
+    """The backend module registered under ``name``."""
+    if name not in BACKENDS:
+        raise ValidationError("compile", "backend", f"unknown backend {name!r}; available: "
+                              f"{', '.join(BACKENDS)}")
+    return importlib.import_module(BACKENDS[name])
+
+
+def describe_backends():
+    """[{'name', 'installed', 'version', 'capabilities'}] for every registered backend."""
+    rows = []
+    for name, module_name in BACKENDS.items():
+        try:
+            module = importlib.import_module(module_name)
+            rows.append({"name": name, "installed": True, "version": _version(name),
+                         "capabilities": dict(module.PROFILE)})
+        except ImportError as exc:
+            rows.append({"name": name, "installed": False, "version": None,
+                         "capabilities": {"error": str(exc)}})
+    return rows
+
+
+def _version(name):
+    package = {"numba": "numba"}.get(name, name)
+    try:
+        return importlib.import_module(package).__version__
+    except (ImportError, AttributeError):
+        return None

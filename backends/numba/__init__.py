@@ -1,0 +1,78 @@
+"""The embedded numba backend: one generated, cached kernel per network structure."""
+import hashlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from neurosim.build import DEFAULT_MAX_DELAY_STEPS, build
+from neurosim.cache import cache_dir, write_atomic
+from neurosim.errors import ValidationError
+
+from .codegen import generate
+from .simulation import NumbaSimulation
+
+NUMERICS = {"float32": np.float32, "float64": np.float64}
+
+PROFILE = {
+    "name": "numba",
+    "description": "embedded Numba CPU kernel (default)",
+    "cell_types": "all standard cells and every equation-defined NeuronModel",
+    "sources": "SpikeSourcePoisson, SpikeSourceArray, DCSource, StepCurrentSource",
+    "synapse_types": "StaticSynapse",
+    "plasticity": "none yet",
+    "equation_defined_models": True,
+    "timestep_ms": "any (1e-4 to 10)",
+    "delay_range_steps": f"1 to {DEFAULT_MAX_DELAY_STEPS}",
+    "neurons_per_core": "no limit (memory bound)",
+    "weight_precision": "float32 (default) or float64",
+    "threads": "1 or more (same spikes for any count)",
+}
+
+
+def _runtime_hash():
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in ("runtime.py", "codegen.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _load_kernel(source):
+    """Write the source once under its hash and import it, so numba's cache=True works across processes."""
+    key = hashlib.sha256(source.encode()).hexdigest()[:24]
+    path = os.path.join(cache_dir("kernels"), f"kernel_{key}.py")
+    if not os.path.exists(path):
+        write_atomic(path, source)
+    name = f"neurosim_kernel_{key}"
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)  # our own generated file: see codegen.py
+        sys.modules[name] = module
+    return module.run_chunk, path
+
+
+def compile(network, threads=1, numerics="float32", quiet=False):
+    """Build the network and compile its kernel; returns a NumbaSimulation.
+
+    threads: number of threads for the neuron updates (results do not depend on it).
+    numerics: 'float32' (default, fastest) or 'float64'.
+    """
+    if numerics not in NUMERICS:
+        raise ValidationError("numba backend", "numerics", f"must be one of {', '.join(NUMERICS)} "
+                              f"(got {numerics!r})")
+    import numba
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
+        raise ValidationError("numba backend", "threads", f"must be an integer from 1 to "
+                              f"{numba.config.NUMBA_NUM_THREADS} (got {threads!r})")
+    built = build(network)
+    builder = generate(built, NUMERICS[numerics], parallel=threads > 1)
+    source = builder.source(_runtime_hash())
+    kernel, path = _load_kernel(source)
+    sim = NumbaSimulation(network, built, kernel, builder, NUMERICS[numerics], threads, quiet)
+    sim.kernel_path = path
+    return sim

@@ -1,0 +1,26 @@
+"""Small compiled helpers the generated kernels call.
+
+The generated kernel source embeds a hash of this file, so changing it
+invalidates cached kernels.
+"""
+import numba
+import numpy as np
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+@numba.njit(cache=True, inline="always")
+def uniform01(key, step, index):
+    """Uniform number in [0, 1) from (key, step, index): a counter-based RNG.
+
+    Stateless (splitmix64 of the counter), so results do not depend on the
+    order of evaluation, the thread count or how a run is split into chunks.
+    """
+    z = np.uint64(key) ^ (np.uint64(step) * _GOLDEN + np.uint64(index) * _M2)
+    z = z + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    z = z ^ (z >> np.uint64(31))
+    return np.float64(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)

@@ -1,0 +1,205 @@
+"""The numba Simulation: owns the kernel's arrays and runs it chunk by chunk."""
+import signal
+import sys
+import threading
+
+import numpy as np
+
+from neurosim.errors import SimulationDivergedError, ValidationError
+from neurosim.random import resolve_values
+from neurosim.results import Results
+
+CHUNK_STEPS = 2000           # steps per kernel call: progress, Ctrl-C and buffer drains happen between
+MIN_SPIKE_BUFFER = 1 << 20
+
+
+class NumbaSimulation:
+    """A compiled network.  ``run(ms)`` may be called repeatedly; ``reset()`` restarts."""
+
+    backend = "numba"
+
+    def __init__(self, network, built, kernel, builder, dtype, threads, quiet=False):
+        self.network, self.built, self._kernel = network, built, kernel
+        self._dtype, self.threads, self.quiet = dtype, threads, quiet
+        self._parallel = builder.parallel
+        self._arg_names = list(builder.args)
+        self._initial = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in builder.args.items()}
+        self._traces = builder.meta["traces"]
+        self._views = builder.meta["views"]
+        self._n_ptrs = len(builder.meta["ptr_slots"])
+        self.method = {p["k"]: p["method"] for p in builder.meta["populations"]}
+        self._state_names = [n for n in self._arg_names if n.startswith("s") and n[1].isdigit()]
+        # everything the kernel changes between steps (restored when a chunk is replayed)
+        self._mutable = self._state_names + [n for n in self._arg_names if n.startswith(("ref", "ring", "ptrs"))
+                                             and not n.startswith("refsteps")]
+        caps = [int(p.record_spikes.sum()) if p.record_spikes is not None else 0 for p in built.populations]
+        self._spike_cap = max(1, sum(caps))
+        self.reset()
+
+    # ----------------------------------------------------------------- state
+    def reset(self):
+        """Back to t = 0 with the initial state; recorded data start anew."""
+        self._args = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self._initial.items()}
+        for name, (base, dtype) in self._views.items():   # arrays that alias another one
+            self._args[name] = self._args[base].view(dtype)
+        self._args["ptrs"] = np.zeros(max(1, self._n_ptrs), dtype=np.int64)
+        cap = max(MIN_SPIKE_BUFFER, 4 * self._spike_cap)
+        self._args["out_step"] = np.zeros(cap, dtype=np.int64)
+        self._args["out_pop"] = np.zeros(cap, dtype=np.int32)
+        self._args["out_id"] = np.zeros(cap, dtype=np.int32)
+        self._step = 0
+        self.results = Results(self.built.dt, self._describe_populations())
+
+    def _describe_populations(self):
+        out = {}
+        for pop in self.built.populations:
+            cell = pop.celltype
+            units = {v: cell.variable_unit(v) for v in cell.recordable} if pop.kind == "neuron" else {}
+            out[pop.label] = {"size": pop.size, "cell_type": cell.name, "units": units}
+        return out
+
+    @property
+    def t(self):
+        """Current simulation time in ms."""
+        return self._step * self.built.dt
+
+    def _pop_index(self, population):
+        label = population if isinstance(population, str) else getattr(population, "label", None)
+        return self.built.population_index(label)
+
+    def get(self, population, variable):
+        """Current values of a state variable (float64 copy, one per neuron)."""
+        k = self._pop_index(population)
+        name = f"s{k}_{variable}"
+        if name not in self._args:
+            pop = self.built.populations[k]
+            raise ValidationError(f"Population '{pop.label}'", "get", f"unknown variable {variable!r}; "
+                                  f"variables: {', '.join(getattr(pop.celltype, 'recordable', [])) or 'none'}")
+        return self._args[name].astype(np.float64)
+
+    def set(self, population, **values):
+        """Set state variables now: number, array (one per neuron) or RandomDistribution."""
+        k = self._pop_index(population)
+        pop = self.built.populations[k]
+        for var, value in values.items():
+            name = f"s{k}_{var}"
+            if name not in self._args:
+                raise ValidationError(f"Population '{pop.label}'", "set", f"unknown variable {var!r}; "
+                                      f"variables: {', '.join(getattr(pop.celltype, 'recordable', []))}")
+            rng = self.network.rng("initial", 1000 + k)
+            arr = resolve_values(value, pop.size, rng, f"Population '{pop.label}'", var,
+                                 pop.celltype.variable_unit(var))
+            self._args[name][:] = arr.astype(self._dtype)
+
+    # ------------------------------------------------------------------- run
+    def run(self, duration):
+        """Advance by ``duration`` ms; returns the Results of everything since the last reset."""
+        dt = self.built.dt
+        if isinstance(duration, bool) or not isinstance(duration, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(duration) or duration <= 0:
+            raise ValidationError("Simulation", "run", f"duration must be a number > 0 ms (got {duration!r})")
+        n_steps = int(round(duration / dt))
+        if n_steps < 1:
+            raise ValidationError("Simulation", "run", f"duration {duration} ms is shorter than dt = {dt} ms")
+        if self._parallel:
+            import numba
+            numba.set_num_threads(self.threads)
+        self.results._start_segment(self.t)
+        interrupted = {"flag": False}
+        previous = self._install_sigint(interrupted)
+        bar = self._progress(n_steps)
+        try:
+            remaining = n_steps
+            while remaining > 0 and not interrupted["flag"]:
+                done = self._run_chunk(min(remaining, CHUNK_STEPS))
+                remaining -= done
+                if bar is not None:
+                    bar.update(done)
+        finally:
+            if bar is not None:
+                bar.close()
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+            self.results._end_segment(self.t)
+        if interrupted["flag"]:
+            raise KeyboardInterrupt(f"run interrupted at t = {self.t:g} ms; data recorded so far are in "
+                                    "sim.results and run() can continue")
+        return self.results
+
+    def _install_sigint(self, state):
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum, frame):
+            state["flag"] = True
+        try:
+            return signal.signal(signal.SIGINT, handler)
+        except ValueError:
+            return None
+
+    def _progress(self, n_steps):
+        if self.quiet or n_steps < 50 * CHUNK_STEPS or not sys.stderr.isatty():
+            return None
+        from tqdm import tqdm
+        return tqdm(total=n_steps, unit="step", desc="neurosim", leave=False)
+
+    def _run_chunk(self, n_steps):
+        """Run up to n_steps; on NaN/inf, replay the chunk step by step to find where."""
+        snapshot = {n: self._args[n].copy() for n in self._mutable}
+        step0 = self._step
+        done, n_out = self._call(n_steps)
+        if self._finite():
+            self._collect(step0, done, n_out)
+            return done
+        for name, value in snapshot.items():
+            self._args[name][...] = value
+        self._step = step0
+        while True:
+            step = self._step
+            one, n_out = self._call(1)
+            self._collect(step, one, n_out)
+            if not self._finite():
+                self._diverged()
+
+    def _call(self, n_steps):
+        a = self._args
+        for tr in self._traces:
+            a[tr["name"] + "_buf"] = np.zeros((n_steps // tr["every"] + 1, tr["n"]), dtype=self._dtype)
+            a[tr["name"] + "_n"][0] = 0
+        done, _, n_out = self._kernel(np.int64(self._step), np.int64(n_steps), self.built.dt,
+                                      np.int64(self._spike_cap), *[a[n] for n in self._arg_names])
+        self._step += done
+        return done, n_out
+
+    def _finite(self):
+        return all(np.isfinite(self._args[n]).all() for n in self._state_names)
+
+    def _collect(self, step0, done, n_out):
+        a, dt = self._args, self.built.dt
+        if n_out:
+            times = (a["out_step"][:n_out] + 1) * dt
+            pops = a["out_pop"][:n_out]
+            ids = a["out_id"][:n_out]
+            for k, pop in enumerate(self.built.populations):
+                if pop.record_spikes is not None:
+                    sel = pops == k
+                    self.results._add_spikes(pop.label, times[sel], ids[sel].astype(np.int64))
+        for tr in self._traces:
+            n = int(a[tr["name"] + "_n"][0])
+            every = tr["every"]
+            first = step0 + (-(step0 + 1)) % every      # first step with (step + 1) % every == 0
+            times = (first + 1 + every * np.arange(n)) * dt
+            pop = self.built.populations[tr["k"]]
+            self.results._add_trace(pop.label, tr["var"], times, a[tr["name"] + "_buf"][:n],
+                                    a[tr["name"] + "_idx"])
+
+    def _diverged(self):
+        for name in self._state_names:
+            bad = np.flatnonzero(~np.isfinite(self._args[name]))
+            if len(bad):
+                k, var = name[1:].split("_", 1)
+                raise SimulationDivergedError(self.built.populations[int(k)].label, var, self.t, int(bad[0]))
+
+    def __repr__(self):
+        return (f"NumbaSimulation({len(self.built.populations)} populations, t={self.t:g} ms, "
+                f"dtype={np.dtype(self._dtype).name}, threads={self.threads})")

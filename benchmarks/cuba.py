@@ -1,0 +1,359 @@
+"""CUBA-4000 on neurosim (numba) and Brian2, in one invocation, one subprocess per engine.
+
+    python benchmarks/cuba.py                      # 10 s of biological time, all engines
+    python benchmarks/cuba.py --duration 1000      # 1 s
+    python benchmarks/cuba.py --engines neurosim-numba-1,brian2-cpp-1
+    python benchmarks/cuba.py --cold               # empty compile caches
+    python benchmarks/cuba.py --quick              # CI smoke run (200 ms, untimed)
+
+The network is Brian2's ``examples/CUBA.py`` (see VARIANT below).  Each engine
+runs in a fresh interpreter (the script re-invokes itself with ``--engine``), so
+start-up cost, compile caches and peak memory are per engine.  The child prints
+one line ``BENCH_RESULT {json}``; the parent collects them and prints a table
+with run-only ratios against neurosim-numba on 1 thread.
+
+Times (seconds, wall clock):
+  import   importing neurosim or brian2
+  build    constructing the network (plus code generation for Brian2)
+  compile  compiling kernels (neurosim: ns.compile, which also instantiates the
+           connectivity; Brian2 cpp_standalone: make; Brian2 runtime: the
+           warm-up run, which generates and compiles or loads the Cython code)
+  run      the simulation loop only (neurosim: sim.run(duration); Brian2:
+           Brian2's own loop timer, device._last_run_time)
+  total    the whole child script, imports included
+Peak RSS is the child's own maximum resident set size; for cpp_standalone the
+simulation runs in a separate binary, reported as "child RSS" (that maximum also
+covers the compiler processes, so it is an upper bound for the binary).
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+_T0 = time.perf_counter()
+
+VARIANT = (
+    "Brian2 examples/CUBA.py variant: 4000 LIF (3200 exc / 800 inh), Bernoulli p=0.02 "
+    "(autapses allowed), we=+1.62 mV, wi=-9 mV (neurosim/PyNN units: 0.0162 nA / -0.09 nA "
+    "into cm=0.2 nF), El=-49 mV, Vt=-50 mV, Vr=-60 mV, tau_m=20 ms, refractory 5 ms, "
+    "taue=5 ms, taui=10 ms, exact integration, dt=0.1 ms, v uniform in [Vr, Vt], no "
+    "external drive, SpikeMonitor on all neurons. Brian2 applies spikes with no delay "
+    "(same step); neurosim uses its minimum delay of one step (0.1 ms)."
+)
+
+N_EXC, N_INH = 3200, 800
+N_TOTAL = N_EXC + N_INH
+SEED = 1
+
+ENGINES = {
+    "neurosim-numba-1": "neurosim, numba backend, 1 thread",
+    "neurosim-numba-2": "neurosim, numba backend, 2 threads",
+    "brian2-cpp-1": "Brian2 cpp_standalone, 1 thread",
+    "brian2-cpp-2": "Brian2 cpp_standalone, 2 OpenMP threads",
+    "brian2-cython": "Brian2 runtime, Cython code generation",
+}
+DEFAULT_ENGINES = list(ENGINES)
+QUICK_ENGINES = ["neurosim-numba-1", "brian2-cython"]
+REFERENCE = "neurosim-numba-1"
+MARKER = "BENCH_RESULT "
+
+
+def _peak_rss_mb(who):
+    # ru_maxrss is in kilobytes on Linux (bytes on macOS)
+    value = resource.getrusage(who).ru_maxrss
+    if sys.platform == "darwin":
+        value /= 1024.0
+    return value / 1024.0
+
+
+# --------------------------------------------------------------------------- engines
+
+def run_neurosim(duration, threads, cache_dir):
+    if cache_dir:
+        os.environ["NEUROSIM_CACHE_DIR"] = cache_dir
+        os.environ["NUMBA_CACHE_DIR"] = os.path.join(cache_dir, "numba")
+    t_import = time.perf_counter()
+    import neurosim as ns
+
+    t_start = time.perf_counter()
+    net = ns.Network(dt=0.1, seed=SEED)
+    cell = ns.IF_curr_exp(cm=0.2, tau_m=20.0, v_rest=-49.0, v_thresh=-50.0, v_reset=-60.0,
+                          tau_refrac=5.0, tau_syn_E=5.0, tau_syn_I=10.0, i_offset=0.0)
+    exc = net.add(ns.Population(N_EXC, cell, label="exc"))
+    inh = net.add(ns.Population(N_INH, cell, label="inh"))
+    for pop in (exc, inh):
+        pop.initialize(v=ns.RandomDistribution("uniform", low=-60.0, high=-50.0))
+        pop.record("spikes")
+    for pre, w, rtype in ((exc, 0.0162, "excitatory"), (inh, -0.09, "inhibitory")):
+        for post in (exc, inh):
+            net.add(ns.Projection(pre, post, ns.FixedProbabilityConnector(0.02),
+                                  ns.StaticSynapse(weight=w, delay=0.1),
+                                  receptor_type=rtype))
+    t_built = time.perf_counter()
+    sim = ns.compile(net, backend="numba", threads=threads)  # build + kernel compile
+    t_compiled = time.perf_counter()
+    results = sim.run(duration)
+    t_ran = time.perf_counter()
+
+    n_spikes = 0
+    for label in ("exc", "inh"):
+        times, ids = results.spikes(label)
+        n_spikes += len(times)
+    out = {
+        "import_s": t_start - t_import,
+        "build_s": t_built - t_start,
+        "compile_s": t_compiled - t_built,
+        "run_s": t_ran - t_compiled,
+        "spikes": int(n_spikes),
+        "version": getattr(ns, "__version__", "?"),
+    }
+    timings = getattr(sim, "timings", None)  # optional breakdown, if the backend has one
+    if isinstance(timings, dict):
+        out["neurosim_timings"] = {str(k): v for k, v in timings.items()
+                                   if isinstance(v, (int, float))}
+    return out
+
+
+def _brian2_network(b2):
+    """Brian2's examples/CUBA.py, with an explicit Network instead of magic."""
+    ms, mV = b2.ms, b2.mV
+    namespace = {"taum": 20 * ms, "taue": 5 * ms, "taui": 10 * ms,
+                 "Vt": -50 * mV, "Vr": -60 * mV, "El": -49 * mV,
+                 "we": (60 * 0.27 / 10) * mV, "wi": (-20 * 4.5 / 10) * mV}
+    eqs = """
+    dv/dt  = (ge+gi-(v-El))/taum : volt (unless refractory)
+    dge/dt = -ge/taue : volt
+    dgi/dt = -gi/taui : volt
+    """
+    P = b2.NeuronGroup(N_TOTAL, eqs, threshold="v>Vt", reset="v = Vr", refractory=5 * ms,
+                       method="exact", namespace=namespace)
+    P.v = "Vr + rand() * (Vt - Vr)"
+    P.ge = 0 * mV
+    P.gi = 0 * mV
+    Ce = b2.Synapses(P, P, on_pre="ge += we", namespace=namespace)
+    Ci = b2.Synapses(P, P, on_pre="gi += wi", namespace=namespace)
+    Ce.connect("i<3200", p=0.02)
+    Ci.connect("i>=3200", p=0.02)
+    s_mon = b2.SpikeMonitor(P)
+    net = b2.Network(P, Ce, Ci, s_mon)
+    return net, s_mon, Ce, Ci
+
+
+def run_brian2_cpp(duration, threads, cache_dir):
+    t_import = time.perf_counter()
+    import brian2 as b2
+
+    t_start = time.perf_counter()
+    build_dir = tempfile.mkdtemp(prefix="cuba_brian2_cpp_")
+    try:
+        b2.set_device("cpp_standalone", directory=build_dir, build_on_run=False)
+        b2.prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0
+        b2.seed(SEED)
+        net, s_mon, Ce, Ci = _brian2_network(b2)
+        net.run(duration * b2.ms)
+        t_described = time.perf_counter()
+        b2.device.build(directory=build_dir, compile=True, run=True, with_output=False)
+        t_done = time.perf_counter()
+        timers = b2.device.timers
+        make = (timers["compile"]["make"] or 0.0) + (timers["compile"]["clean"] or 0.0)
+        binary = timers["run_binary"] or 0.0
+        codegen = (t_done - t_described) - make - binary
+        return {
+            "import_s": t_start - t_import,
+            "build_s": (t_described - t_start) + codegen,
+            "compile_s": make,
+            "run_s": float(b2.device._last_run_time),
+            "binary_s": binary,
+            "spikes": int(s_mon.num_spikes),
+            "synapses": int(len(Ce) + len(Ci)),
+            "version": b2.__version__,
+        }
+    finally:
+        shutil.rmtree(build_dir, ignore_errors=True)
+
+
+def run_brian2_cython(duration, cache_dir):
+    t_import = time.perf_counter()
+    import brian2 as b2
+
+    t_start = time.perf_counter()
+    b2.prefs.codegen.target = "cython"  # no silent fallback to numpy
+    if cache_dir:
+        b2.prefs.codegen.runtime.cython.cache_dir = os.path.join(cache_dir, "brian2_cython")
+    b2.seed(SEED)
+    net, s_mon, Ce, Ci = _brian2_network(b2)
+    t_built = time.perf_counter()
+    # The first run generates and compiles (or loads from the cache) every code
+    # object and creates the synapses; a short warm-up run pays that cost.
+    warmup_ms = 1.0
+    net.run(warmup_ms * b2.ms)
+    t_warm = time.perf_counter()
+    n_before = int(s_mon.num_spikes)
+    net.run(duration * b2.ms)
+    t_ran = time.perf_counter()
+    return {
+        "import_s": t_start - t_import,
+        "build_s": t_built - t_start,
+        "compile_s": t_warm - t_built,
+        "run_s": float(b2.device._last_run_time),
+        "run_wall_s": t_ran - t_warm,
+        "warmup_ms": warmup_ms,
+        "spikes": int(s_mon.num_spikes) - n_before,
+        "synapses": int(len(Ce) + len(Ci)),
+        "version": b2.__version__,
+    }
+
+
+def child_main(engine, duration, cache_dir):
+    if engine == "neurosim-numba-1":
+        out = run_neurosim(duration, 1, cache_dir)
+    elif engine == "neurosim-numba-2":
+        out = run_neurosim(duration, 2, cache_dir)
+    elif engine == "brian2-cpp-1":
+        out = run_brian2_cpp(duration, 1, cache_dir)
+    elif engine == "brian2-cpp-2":
+        out = run_brian2_cpp(duration, 2, cache_dir)
+    elif engine == "brian2-cython":
+        out = run_brian2_cython(duration, cache_dir)
+    else:
+        raise SystemExit(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
+    out["engine"] = engine
+    out["duration_ms"] = duration
+    out["total_s"] = time.perf_counter() - _T0
+    out["peak_rss_mb"] = _peak_rss_mb(resource.RUSAGE_SELF)
+    out["child_rss_mb"] = _peak_rss_mb(resource.RUSAGE_CHILDREN)
+    out["mean_rate_hz"] = out["spikes"] / (N_TOTAL * duration / 1000.0)
+    print(MARKER + json.dumps(out), flush=True)
+
+
+# --------------------------------------------------------------------------- parent
+
+def run_engine(engine, args, cache_root):
+    cmd = [sys.executable, os.path.abspath(__file__), "--engine", engine,
+           "--duration", repr(float(args.duration))]
+    if cache_root:
+        cache_dir = os.path.join(cache_root, engine)
+        os.makedirs(cache_dir, exist_ok=True)
+        cmd += ["--cache-dir", cache_dir]
+    env = dict(os.environ)
+    if engine.startswith("brian2-cpp"):
+        env["OMP_NUM_THREADS"] = engine.rsplit("-", 1)[1]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                              timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        return {"engine": engine, "error": f"timed out after {args.timeout} s"}
+    wall = time.perf_counter() - t0
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(MARKER):
+            result = json.loads(line[len(MARKER):])
+            result["process_s"] = wall
+            return result
+    tail = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["?"])
+    return {"engine": engine,
+            "error": f"exit code {proc.returncode}: {tail[-1][:200]}",
+            "stderr_tail": "\n".join(tail[-15:])}
+
+
+def _fmt(value, spec=".3f"):
+    return "-" if value is None else format(value, spec)
+
+
+def print_table(results, quick):
+    ref = next((r for r in results if r["engine"] == REFERENCE and "error" not in r), None)
+    header = (f"{'engine':<18} {'import s':>8} {'build s':>8} {'compile s':>9} {'run s':>8} {'total s':>8} "
+              f"{'RSS MB':>7} {'child MB':>8} {'spikes':>8} {'rate Hz':>7} {'run/ref':>8}")
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        if "error" in r:
+            print(f"{r['engine']:<18} FAILED: {r['error']}")
+            continue
+        ratio = None
+        if ref is not None and ref["run_s"] > 0:
+            ratio = r["run_s"] / ref["run_s"]
+        print(f"{r['engine']:<18} {_fmt(r.get('import_s')):>8} {_fmt(r['build_s']):>8} {_fmt(r['compile_s']):>9} "
+              f"{_fmt(r['run_s']):>8} {_fmt(r['total_s']):>8} {_fmt(r['peak_rss_mb'], '.0f'):>7} "
+              f"{_fmt(r['child_rss_mb'], '.0f'):>8} {r['spikes']:>8d} "
+              f"{_fmt(r['mean_rate_hz'], '.2f'):>7} {_fmt(ratio, '.2f'):>8}")
+    if ref is None:
+        print(f"(no ratios: the reference engine {REFERENCE} did not run)")
+    else:
+        print(f"run/ref = run-only time / run-only time of {REFERENCE} "
+              f"(>1: slower than neurosim)")
+    if quick:
+        print("(--quick is a smoke run: the times are not meant for comparison)")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=None,
+                        help="biological time in ms (default 10000; 200 with --quick)")
+    parser.add_argument("--engines", default=None,
+                        help="comma-separated subset of: " + ", ".join(ENGINES))
+    parser.add_argument("--quick", action="store_true",
+                        help="CI smoke run: 200 ms, neurosim-numba-1 and brian2-cython")
+    parser.add_argument("--cold", action="store_true",
+                        help="start every engine with empty compile caches")
+    parser.add_argument("--timeout", type=float, default=1800.0,
+                        help="seconds allowed per engine (default 1800)")
+    parser.add_argument("--json", default=None, help="also write all results to this file")
+    parser.add_argument("--engine", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--cache-dir", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.duration is None:
+        args.duration = 200.0 if args.quick else 10000.0
+    if args.duration <= 0:
+        parser.error("--duration must be positive")
+
+    if args.engine:
+        child_main(args.engine, args.duration, args.cache_dir)
+        return 0
+
+    if args.engines:
+        engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    else:
+        engines = QUICK_ENGINES if args.quick else DEFAULT_ENGINES
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown:
+        parser.error(f"unknown engine(s) {', '.join(unknown)}; valid: {', '.join(ENGINES)}")
+
+    print(VARIANT)
+    print(f"duration {args.duration:g} ms, dt 0.1 ms, seed {SEED}, "
+          f"{'cold (empty caches)' if args.cold else 'warm caches where they exist'}")
+    print(f"python {platform.python_version()}, {platform.machine()}, "
+          f"{os.cpu_count()} CPUs, {platform.platform()}")
+    print()
+
+    cache_root = tempfile.mkdtemp(prefix="cuba_bench_cache_") if args.cold else None
+    results = []
+    try:
+        for engine in engines:
+            print(f"running {engine} ({ENGINES[engine]}) ...", flush=True)
+            result = run_engine(engine, args, cache_root)
+            if "stderr_tail" in result:
+                print(result["stderr_tail"], file=sys.stderr)
+            results.append(result)
+    finally:
+        if cache_root:
+            shutil.rmtree(cache_root, ignore_errors=True)
+    print()
+    print_table(results, args.quick)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"variant": VARIANT, "duration_ms": args.duration, "cold": args.cold,
+                       "results": results}, f, indent=2)
+    return 1 if any("error" in r for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

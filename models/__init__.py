@@ -1,0 +1,1 @@
+"""The neurosim model library: builders that return a Network (installed as neurosim.models)."""

@@ -1,0 +1,208 @@
+"""From description to concrete arrays, the same for every backend.
+
+``build(network)`` draws every random value (seeded per object through
+``Network.rng``), checks every index and value, and returns plain arrays:
+per population the parameters, initial values, recording and current
+injection; per projection the connections with weights and delays.  Backends
+start from this, so all of them simulate the same network for one seed.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import ValidationError
+from .neurons import NeuronModel
+from .random import RandomDistribution, resolve_values
+from .sources import SpikeSourceArray, SpikeSourcePoisson
+
+DEFAULT_MAX_DELAY_STEPS = 2**15 - 1
+
+
+@dataclass
+class BuiltPopulation:
+    label: str
+    size: int
+    celltype: object
+    kind: str                                   # 'neuron', 'poisson' or 'array'
+    params: dict = field(default_factory=dict)  # name -> float or float64 array (size,)
+    initial: dict = field(default_factory=dict)  # variable -> float64 array (size,)
+    refractory_steps: object = 0                # int or int64 array
+    record_spikes: object = None                # None: not recorded, else bool mask (size,)
+    record: dict = field(default_factory=dict)  # variable -> (int64 indices, interval in steps)
+    injection: tuple = None                     # (steps, indices, deltas) sorted by step, or None
+    source_events: tuple = None                 # SpikeSourceArray: (steps, indices) sorted by step
+
+
+@dataclass
+class BuiltProjection:
+    label: str
+    pre: int                 # population index in the network
+    post: int
+    receptor: str
+    pre_idx: np.ndarray      # int64, indices in the presynaptic parent population
+    post_idx: np.ndarray
+    weights: np.ndarray      # float64, canonical unit of the receptor
+    delay_steps: np.ndarray  # int64, >= 1
+
+
+@dataclass
+class BuiltNetwork:
+    dt: float
+    seed: int
+    populations: list
+    projections: list
+
+    def population_index(self, label):
+        for k, pop in enumerate(self.populations):
+            if pop.label == label:
+                return k
+        raise ValidationError("Network", "population", f"no population {label!r}; populations: "
+                              f"{', '.join(p.label for p in self.populations)}")
+
+
+def _resolve(value, size, idx, rng, obj, attr, unit=None, base=None):
+    """Resolve value for all neurons (idx None) or a subset, on top of ``base``."""
+    n = size if idx is None else len(idx)
+    values = resolve_values(value, n, rng, obj, attr, unit)
+    if idx is None:
+        return values
+    out = np.array(base, dtype=float) if base is not None else np.zeros(size)
+    out[idx] = values
+    return out
+
+
+def _homogeneous(arr):
+    return float(arr[0]) if len(arr) and np.all(arr == arr[0]) else arr
+
+
+def build_population(net, k, pop):
+    cell, obj, dt = pop.celltype, pop._obj(), net.dt
+    kind = "poisson" if isinstance(cell, SpikeSourcePoisson) else (
+        "array" if isinstance(cell, SpikeSourceArray) else "neuron")
+    out = BuiltPopulation(pop.label, pop.size, cell, kind)
+    prng, irng = net.rng("parameters", k), net.rng("initial", k)
+    if kind != "array":
+        arrays = {}
+        for name, value in cell.parameters.items():
+            arrays[name] = _resolve(value, pop.size, None, prng, obj, name)
+        for name, value, idx in pop._params:
+            arrays[name] = _resolve(value, pop.size, idx, prng, obj, name, base=arrays[name])
+        out.params = {name: _homogeneous(arr) for name, arr in arrays.items()}
+    if kind == "neuron":
+        _build_neuron_state(pop, out, irng, dt)
+    elif kind == "poisson":
+        rate = np.broadcast_to(out.params["rate"], (pop.size,))
+        if np.any(rate < 0):
+            raise ValidationError(obj, "rate", f"must be >= 0 Hz (got {rate.min()})")
+        if np.any(rate * dt * 1e-3 > 1):
+            raise ValidationError(obj, "rate", f"rate * dt exceeds one spike per step "
+                                  f"(max rate at dt={dt} ms is {1e3 / dt:g} Hz)")
+    else:
+        steps, idx = [], []
+        for i, times in enumerate(cell.times_for(pop.size)):
+            s = np.round(np.asarray(times) / dt).astype(np.int64)
+            if len(s) and s[0] < 1:
+                raise ValidationError(obj, "spike_times", f"neuron {i} has a spike at {times[0]} ms; "
+                                      f"spike times must be >= dt = {dt} ms")
+            steps.append(np.unique(s) - 1)  # emitted at the end of the step before
+            idx.append(np.full(len(steps[-1]), i, dtype=np.int64))
+        steps = np.concatenate(steps) if steps else np.zeros(0, np.int64)
+        idx = np.concatenate(idx) if idx else np.zeros(0, np.int64)
+        order = np.lexsort((idx, steps))
+        out.source_events = (steps[order], idx[order])
+    for var, (indices, interval) in pop._record.items():
+        if var == "spikes":
+            mask = np.zeros(pop.size, dtype=bool)
+            mask[slice(None) if indices is None else indices] = True
+            out.record_spikes = mask
+            continue
+        every = 1 if interval is None else int(round(interval / dt))
+        if interval is not None and (every < 1 or abs(every * dt - interval) > 1e-6 * max(1.0, interval)):
+            raise ValidationError(obj, "sampling_interval", f"must be a multiple of dt = {dt} ms "
+                                  f"(got {interval})")
+        out.record[var] = (np.arange(pop.size, dtype=np.int64) if indices is None else indices, every)
+    return out
+
+
+def _build_neuron_state(pop, out, rng, dt):
+    cell, obj = pop.celltype, pop._obj()
+    initial = {}
+    for var in cell.recordable:
+        value = cell.initial.get(var, 0.0)
+        if isinstance(value, str):
+            value = out.params[value]
+        initial[var] = _resolve(value, pop.size, None, rng, obj, var)
+    for var, value, idx in pop._initial:
+        initial[var] = _resolve(value, pop.size, idx, rng, obj, var, base=initial[var])
+    out.initial = initial
+    ref = cell.refractory
+    ref_ms = out.params[ref] if isinstance(ref, str) else ref
+    steps = np.round(np.asarray(ref_ms) / dt).astype(np.int64)
+    out.refractory_steps = int(steps) if steps.ndim == 0 else (int(steps[0]) if np.all(steps == steps[0]) else steps)
+    if pop._injections:
+        steps, idx, deltas = [], [], []
+        for source, indices in pop._injections:
+            targets = np.arange(pop.size) if indices is None else indices
+            previous = 0.0
+            for step, amplitude in source.schedule(dt):
+                steps.append(np.full(len(targets), step))
+                idx.append(targets)
+                deltas.append(np.full(len(targets), amplitude - previous))
+                previous = amplitude
+        steps, idx, deltas = (np.concatenate(a) for a in (steps, idx, deltas))
+        order = np.argsort(steps, kind="stable")
+        out.injection = (steps[order].astype(np.int64), idx[order].astype(np.int64), deltas[order])
+
+
+def build_projection(net, k, proj, populations):
+    obj, dt = proj._obj(), net.dt
+    pre_pop, post_pop = proj.presynaptic_population, proj.postsynaptic_population
+    rng = net.rng("connectivity", k)
+    same = pre_pop is post_pop and np.array_equal(_indices(proj.pre), _indices(proj.post))
+    conns = proj.connector.connect(proj.pre.size, proj.post.size, rng, same_population=same,
+                                   pre_positions=proj.pre.positions, post_positions=proj.post.positions,
+                                   label=obj)
+    n = len(conns.pre)
+    if n and (conns.pre.min() < 0 or conns.pre.max() >= proj.pre.size or
+              conns.post.min() < 0 or conns.post.max() >= proj.post.size):
+        raise ValidationError(obj, "connector", "produced an index out of range")  # connectors check first
+    pre_idx = _indices(proj.pre)[conns.pre]
+    post_idx = _indices(proj.post)[conns.post]
+    cell = post_pop.celltype
+    wrng = net.rng("weights", k)
+    syn = proj.synapse_type
+    weights = conns.weights if conns.weights is not None else resolve_values(
+        syn.weight, n, wrng, obj, "weight", cell.weight_unit)
+    delay = dt if syn.delay is None else syn.delay
+    delays = conns.delays if conns.delays is not None else resolve_values(delay, n, wrng, obj, "delay", "ms")
+    if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(delays))):
+        raise ValidationError(obj, "weight", "weights and delays must be finite")
+    if cell.conductance_based and np.any(weights < 0):
+        raise ValidationError(obj, "weight", f"conductance-based {cell.name} needs weights >= 0 uS; "
+                              f"inhibition comes from receptor_type='inhibitory' (got {weights.min()})")
+    if np.any(delays < dt - 1e-9):
+        raise ValidationError(obj, "delay", f"must be >= dt = {dt} ms (got {delays.min()})")
+    delay_steps = np.round(delays / dt).astype(np.int64)
+    if n and delay_steps.max() > DEFAULT_MAX_DELAY_STEPS:
+        raise ValidationError(obj, "delay", f"at most {DEFAULT_MAX_DELAY_STEPS * dt:g} ms at dt = {dt} ms "
+                              f"(got {delays.max()})")
+    pre_k = populations.index(pre_pop)
+    post_k = populations.index(post_pop)
+    return BuiltProjection(proj.label, pre_k, post_k, proj.receptor_type, pre_idx.astype(np.int64),
+                           post_idx.astype(np.int64), np.asarray(weights, float), delay_steps)
+
+
+def _indices(cells):
+    return cells.indices if hasattr(cells, "indices") else np.arange(cells.size, dtype=np.int64)
+
+
+def build(net):
+    """Resolve a Network into a :class:`BuiltNetwork` (all random draws happen here)."""
+    if not net.populations:
+        raise ValidationError("Network", "populations", "is empty; add populations with net.add(...)")
+    pops = [build_population(net, k, p) for k, p in enumerate(net.populations)]
+    projs = [build_projection(net, k, p, net.populations) for k, p in enumerate(net.projections)]
+    return BuiltNetwork(net.dt, net.seed, pops, projs)
+
+
+__all__ = ["build", "BuiltNetwork", "BuiltPopulation", "BuiltProjection", "NeuronModel", "RandomDistribution"]

@@ -1,0 +1,60 @@
+"""The ``neurosim`` command line and the experiment registry."""
+
+import json
+
+import pytest
+
+from neurosim import cli
+from neurosim.errors import ValidationError
+from neurosim.experiments import EXPERIMENTS, get_experiment, list_experiments
+
+
+def test_list_prints_every_experiment(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in EXPERIMENTS:
+        assert name in out
+
+
+def test_list_experiments_has_descriptions():
+    items = list_experiments()
+    assert [name for name, _ in items] == sorted(EXPERIMENTS)
+    assert all(description for _, description in items)
+
+
+def test_unknown_experiment_is_a_validation_error_naming_the_valid_ones():
+    with pytest.raises(ValidationError, match="cuba"):
+        get_experiment("no-such-experiment")
+
+
+def test_neurosim_error_prints_one_line_and_exits_2(capsys):
+    assert cli.main(["run", "no-such-experiment"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: ")
+    assert "cuba" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_info_lists_versions_and_backends(capsys):
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    for name in ("python", "numpy", "numba", "neurosim", "backend"):
+        assert name in out
+
+
+def test_no_command_is_a_usage_error():
+    with pytest.raises(SystemExit) as exc:
+        cli.main([])
+    assert exc.value.code == 2
+
+
+def test_run_cuba_quick_writes_metrics_and_figures(tmp_path, capsys):
+    assert cli.main(["run", "cuba", "--quick", "--quiet", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == ""
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["duration_ms"] == 200.0
+    assert metrics["spike_count_total"] == metrics["spike_count_exc"] + metrics["spike_count_inh"]
+    # self-sustained activity near Brian2's 5.6 Hz (the first 200 ms run a little higher)
+    assert 2.0 < metrics["mean_rate_hz"] < 15.0
+    assert (tmp_path / "raster.png").stat().st_size > 0
+    assert (tmp_path / "population_rate.png").stat().st_size > 0
