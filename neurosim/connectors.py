@@ -21,6 +21,7 @@ from .expressions import evaluate, names, parse_expression
 from .space import distances
 
 CHUNK = 1 << 20  # elements per temporary block
+MAX_PAIRS = 1 << 58  # n_pre * n_post limit of the flattened pair index (int64 headroom)
 
 
 class Connections(NamedTuple):
@@ -83,7 +84,8 @@ def _bernoulli_pairs(rng, n_rows, n_cols, p, no_self):
     while cur < total:
         remaining = (total - cur) * p
         block = int(min(CHUNK, remaining + 6 * math.sqrt(remaining) + 16))
-        pos = np.cumsum(rng.geometric(p, block)) + (cur - 1)
+        gaps = np.minimum(rng.geometric(p, block), total + 1)  # tiny p: no int64 overflow
+        pos = np.cumsum(gaps) + (cur - 1)
         done = pos[-1] >= total
         if done:
             pos = pos[:np.searchsorted(pos, total)]
@@ -178,6 +180,9 @@ class Connector:
         if same_population and n_pre != n_post:
             raise ValidationError(obj, "same_population", f"pre and post are the same population "
                                   f"but sizes differ ({n_pre} != {n_post})")
+        if n_pre * n_post > MAX_PAIRS:
+            raise ValidationError(obj, "size", f"{n_pre} x {n_post} neuron pairs exceed the "
+                                  f"supported {MAX_PAIRS:.3g}")
         if self.random and not isinstance(rng, np.random.Generator):
             raise ValidationError(obj, "rng", "a random connector needs a numpy.random.Generator "
                                   f"(got {type(rng).__name__})")

@@ -106,6 +106,9 @@ def test_fixed_probability_edge_cases_and_self_exclusion():
     n = 500 * 499
     assert abs(c.pre.size - n / 2) <= 5 * math.sqrt(n / 4)
     assert FixedProbabilityConnector(0.3).connect(0, 10, rng()).pre.size == 0
+    # tiny p: geometric gaps saturate at int64 max and must not overflow
+    for p in (5e-324, 1e-300, 1e-17):
+        assert FixedProbabilityConnector(p).connect(10 ** 6, 10 ** 6, rng()).pre.size <= 1
 
 
 @settings(max_examples=40, deadline=None)
