@@ -21,7 +21,7 @@ class NumbaSimulation:
     def __init__(self, network, built, kernel, builder, dtype, threads, quiet=False):
         self.network, self.built, self._kernel = network, built, kernel
         self._dtype, self.threads, self.quiet = dtype, threads, quiet
-        self._parallel = builder.parallel
+        self._parallel = builder.uses_prange
         self._arg_names = list(builder.args)
         self._initial = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in builder.args.items()}
         self._traces = builder.meta["traces"]
@@ -30,7 +30,7 @@ class NumbaSimulation:
         self.method = {p["k"]: p["method"] for p in builder.meta["populations"]}
         self._state_names = [n for n in self._arg_names if n.startswith("s") and n[1].isdigit()]
         # everything the kernel changes between steps (restored when a chunk is replayed)
-        self._mutable = self._state_names + [n for n in self._arg_names if n.startswith(("ref", "ring", "ptrs"))
+        self._mutable = self._state_names + [n for n in self._arg_names if n.startswith(("ref", "ring", "ptrs", "hist"))
                                              and not n.startswith("refsteps")]
         caps = [int(p.record_spikes.sum()) if p.record_spikes is not None else 0 for p in built.populations]
         self._spike_cap = max(1, sum(caps))

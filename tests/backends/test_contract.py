@@ -137,3 +137,19 @@ def test_equation_defined_lif_matches_if_curr_exp():
         out.append(ns.compile(net, backend="numba").run(500.0).spikes("lif"))
     assert len(out[0][0]) > 100
     assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])
+
+
+def test_threads_do_not_change_spikes_when_loops_run_in_parallel():
+    # populations this large get prange loops (small ones stay serial: a parallel region per step costs more)
+    out = []
+    for threads in (1, 2):
+        net = ns.Network(dt=0.1, seed=9)
+        src = net.add(ns.Population(200, ns.SpikeSourcePoisson(rate=20.0), label="src"))
+        pop = net.add(ns.Population(25000, ns.IF_cond_exp(tau_refrac=2.0), label="big"))
+        pop.initialize(v=ns.RandomDistribution("uniform", low=-65.0, high=-50.0))
+        pop.record("spikes")
+        net.add(ns.Projection(src, pop, ns.FixedProbabilityConnector(0.1), ns.StaticSynapse(weight=0.004)))
+        sim = ns.compile(net, backend="numba", threads=threads)
+        out.append(sim.run(100.0).spikes("big"))
+    assert len(out[0][0]) > 100
+    assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])
