@@ -39,3 +39,17 @@ def _version(name):
         return importlib.import_module(package).__version__
     except (ImportError, AttributeError):
         return None
+
+
+def support_matrix_markdown():
+    """The backend support matrix as a Markdown table (rendered into the README)."""
+    rows = describe_backends()
+    keys = []
+    for row in rows:
+        keys += [k for k in row["capabilities"] if k not in keys and k not in ("name",)]
+    lines = ["| capability | " + " | ".join(r["name"] for r in rows) + " |",
+             "|---|" + "---|" * len(rows)]
+    for key in keys:
+        cells = [str(r["capabilities"].get(key, "—")).replace("|", "/") for r in rows]
+        lines.append(f"| {key.replace('_', ' ')} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -144,31 +144,27 @@ def _format_capability(value):
 
 
 def cmd_info(args):
+    import neurosim.backends as backends
+
+    if args.markdown:
+        print(backends.support_matrix_markdown())
+        return 0
     print(f"python    {platform.python_version()} ({sys.executable})")
     for name in ("neurosim", "numpy", "numba"):
         print(f"{name:<9} {_version(name)}")
     print(f"platform  {platform.platform()}, {os.cpu_count()} CPUs")
     print()
 
-    import neurosim.backends as backends
-
-    describe = getattr(backends, "describe_backends", None)
-    if describe is None:
-        print("backends: neurosim.backends.describe_backends() is not available")
-        return 0
-    rows = describe()
+    rows = backends.describe_backends()
     print(f"{'backend':<12} {'installed':<9} {'version':<12}")
     print("-" * 35)
     for row in rows:
-        installed = "yes" if row.get("installed") else "no"
-        print(f"{row.get('name', '?'):<12} {installed:<9} {str(row.get('version') or '-'):<12}")
+        installed = "yes" if row["installed"] else "no"
+        print(f"{row['name']:<12} {installed:<9} {str(row['version'] or '-'):<12}")
     for row in rows:
-        capabilities = row.get("capabilities") or {}
-        if not capabilities:
-            continue
         print()
-        print(f"{row.get('name', '?')} capabilities:")
-        for key, value in capabilities.items():
+        print(f"{row['name']} capabilities:")
+        for key, value in row["capabilities"].items():
             print(f"  {key}: {_format_capability(value)}")
     return 0
 
@@ -198,6 +194,7 @@ def build_parser():
     run.set_defaults(func=cmd_run)
 
     info = sub.add_parser("info", help="versions and the installed backends")
+    info.add_argument("--markdown", action="store_true", help="print the support matrix as Markdown")
     info.set_defaults(func=cmd_info)
     return parser
 

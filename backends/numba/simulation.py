@@ -35,6 +35,7 @@ class NumbaSimulation:
         caps = [int(p.record_spikes.sum()) if p.record_spikes is not None else 0 for p in built.populations]
         self._spike_cap = max(1, sum(caps))
         self.reset()
+        self._call(0)   # compile (or load from numba's cache) now, not in the first run()
 
     # ----------------------------------------------------------------- state
     def reset(self):

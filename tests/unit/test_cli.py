@@ -58,3 +58,21 @@ def test_run_cuba_quick_writes_metrics_and_figures(tmp_path, capsys):
     assert 2.0 < metrics["mean_rate_hz"] < 15.0
     assert (tmp_path / "raster.png").stat().st_size > 0
     assert (tmp_path / "population_rate.png").stat().st_size > 0
+
+
+def test_readme_support_matrix_is_rendered_from_the_profiles():
+    import re
+    from pathlib import Path
+
+    from neurosim.backends import support_matrix_markdown
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = re.search(r"<!-- support-matrix:start -->\n(.*)\n<!-- support-matrix:end -->", readme, re.S)
+    assert block is not None
+    assert block.group(1).strip() == support_matrix_markdown().strip()
+
+
+def test_demo_writes_its_raster(tmp_path, capsys):
+    from neurosim.cli import main
+    assert main(["demo", "--duration", "200", "--out", str(tmp_path), "--quiet"]) == 0
+    png = tmp_path / "demo_raster.png"
+    assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
