@@ -83,19 +83,8 @@ def run_neurosim(duration, threads, cache_dir):
     import neurosim as ns
 
     t_start = time.perf_counter()
-    net = ns.Network(dt=0.1, seed=SEED)
-    cell = ns.IF_curr_exp(cm=0.2, tau_m=20.0, v_rest=-49.0, v_thresh=-50.0, v_reset=-60.0,
-                          tau_refrac=5.0, tau_syn_E=5.0, tau_syn_I=10.0, i_offset=0.0)
-    exc = net.add(ns.Population(N_EXC, cell, label="exc"))
-    inh = net.add(ns.Population(N_INH, cell, label="inh"))
-    for pop in (exc, inh):
-        pop.initialize(v=ns.RandomDistribution("uniform", low=-60.0, high=-50.0))
-        pop.record("spikes")
-    for pre, w, rtype in ((exc, 0.0162, "excitatory"), (inh, -0.09, "inhibitory")):
-        for post in (exc, inh):
-            net.add(ns.Projection(pre, post, ns.FixedProbabilityConnector(0.02),
-                                  ns.StaticSynapse(weight=w, delay=0.1),
-                                  receptor_type=rtype))
+    from neurosim.models.benchmark_networks import cuba_network
+    net = cuba_network(N_EXC + N_INH, 0.02, seed=SEED)
     t_built = time.perf_counter()
     sim = ns.compile(net, backend="numba", threads=threads)  # build + kernel compile
     t_compiled = time.perf_counter()

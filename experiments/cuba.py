@@ -18,37 +18,13 @@ import time
 
 import numpy as np
 
+from neurosim.models.benchmark_networks import cuba_network
+
 DESCRIPTION = ("CUBA-4000 (Brian2 examples/CUBA.py): 3200 exc / 800 inh LIF, p=0.02, "
                "self-sustained activity at ~5.6 Hz")
 
 #: mean rate reported for Brian2's examples/CUBA.py (Hz); depends on the seed
 BRIAN2_REFERENCE_RATE_HZ = 5.6
-
-
-def build_network(n_neurons=4000, p_connect=0.02, seed=1, dt=0.1):
-    """Return the CUBA network: 80 % excitatory, 20 % inhibitory, spikes recorded.
-
-    ``n_neurons`` and ``p_connect`` scale the network; keep
-    ``n_neurons * p_connect`` near 80 inputs per neuron to keep its dynamics.
-    """
-    import neurosim as ns
-
-    n_exc = int(round(0.8 * n_neurons))
-    n_inh = n_neurons - n_exc
-    net = ns.Network(dt=dt, seed=seed)
-    cell = ns.IF_curr_exp(cm=0.2, tau_m=20.0, v_rest=-49.0, v_thresh=-50.0, v_reset=-60.0,
-                          tau_refrac=5.0, tau_syn_E=5.0, tau_syn_I=10.0, i_offset=0.0)
-    exc = net.add(ns.Population(n_exc, cell, label="exc"))
-    inh = net.add(ns.Population(n_inh, cell, label="inh"))
-    for pop in (exc, inh):
-        pop.initialize(v=ns.RandomDistribution("uniform", low=-60.0, high=-50.0))
-        pop.record("spikes")
-    for pre, w, rtype in ((exc, 0.0162, "excitatory"), (inh, -0.09, "inhibitory")):
-        for post in (exc, inh):
-            net.add(ns.Projection(pre, post, ns.FixedProbabilityConnector(p_connect),
-                                  ns.StaticSynapse(weight=w, delay=0.1),
-                                  receptor_type=rtype))
-    return net
 
 
 def _finite(value):
@@ -67,7 +43,7 @@ def run(out_dir, backend="numba", quick=False):
     duration = 200.0 if quick else 1000.0
 
     t0 = time.perf_counter()
-    net = build_network()
+    net = cuba_network()
     t1 = time.perf_counter()
     sim = ns.compile(net, backend=backend)
     t2 = time.perf_counter()

@@ -47,7 +47,7 @@ def cmd_demo(args):
 
     import neurosim as ns
     from neurosim import plotting
-    from neurosim.experiments.cuba import build_network
+    from neurosim.models.benchmark_networks import cuba_network
 
     if args.duration <= 0:
         raise ValidationError("neurosim demo", "duration",
@@ -58,7 +58,7 @@ def cmd_demo(args):
     _say(args, f"CUBA network, {DEMO_NEURONS} LIF neurons (80 % excitatory), "
                f"p={DEMO_P_CONNECT}, {args.duration:g} ms on the numba backend")
     t0 = time.perf_counter()
-    net = build_network(n_neurons=DEMO_NEURONS, p_connect=DEMO_P_CONNECT, seed=1)
+    net = cuba_network(n_neurons=DEMO_NEURONS, p_connect=DEMO_P_CONNECT, seed=1)
     t1 = time.perf_counter()
     sim = ns.compile(net, backend="numba")
     t2 = time.perf_counter()
