@@ -9,7 +9,10 @@ from .connectors import (AllToAllConnector, ArrayConnector, DistanceDependentPro
                          FixedNumberPostConnector, FixedNumberPreConnector, FixedProbabilityConnector,
                          FromListConnector, OneToOneConnector)
 from .errors import NeurosimError, SimulationDivergedError, UnsupportedFeatureError, ValidationError
-from .network import Network, Population, PopulationView, Projection, StaticSynapse
+from .network import Network, Population, PopulationView, Projection
+from .synapses import (AdditiveWeightDependence, MultiplicativeWeightDependence, PfisterSpikeTripletRule,
+                       SpikePairRule, StaticSynapse, STDPMechanism, SynapseModel, TsodyksMarkramSynapse,
+                       Vogels2011Rule)
 from .neurons import (EIF_cond_exp_isfa_ista, IF_cond_exp, IF_curr_alpha, IF_curr_delta, IF_curr_exp,
                       Izhikevich, NeuronModel)
 from .random import RandomDistribution
@@ -21,6 +24,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "compile", "Network", "Population", "PopulationView", "Projection", "StaticSynapse",
+    "SynapseModel", "STDPMechanism", "SpikePairRule", "PfisterSpikeTripletRule", "Vogels2011Rule",
+    "AdditiveWeightDependence", "MultiplicativeWeightDependence", "TsodyksMarkramSynapse",
     "NeuronModel", "IF_curr_exp", "IF_cond_exp", "IF_curr_alpha", "IF_curr_delta", "Izhikevich",
     "EIF_cond_exp_isfa_ista", "SpikeSourcePoisson", "SpikeSourceArray", "DCSource", "StepCurrentSource",
     "AllToAllConnector", "OneToOneConnector", "FixedProbabilityConnector", "FixedNumberPreConnector",

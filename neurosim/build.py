@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ValidationError
-from .neurons import NeuronModel
-from .random import RandomDistribution, resolve_values
+from .random import resolve_values
 from .sources import SpikeSourceArray, SpikeSourcePoisson
+from .synapses import SynapseModel
 
 DEFAULT_MAX_DELAY_STEPS = 2**15 - 1
 
@@ -43,6 +43,14 @@ class BuiltProjection:
     post_idx: np.ndarray
     weights: np.ndarray      # float64, canonical unit of the receptor
     delay_steps: np.ndarray  # int64, >= 1
+    pre_local: np.ndarray = None   # int64, indices within the projection's presynaptic view
+    post_local: np.ndarray = None
+    synapse: object = None         # the SynapseModel of a plastic projection, None when static
+    syn_initial: dict = field(default_factory=dict)  # variable -> float64 array, one per synapse
+    dendritic_steps: int = 0       # postsynaptic spikes reach plastic synapses this many steps late
+    record_every: int = 0          # record the weights every this many steps (0: not recorded)
+    n_pre: int = 0                 # sizes of the projection's endpoints (views)
+    n_post: int = 0
 
 
 @dataclass
@@ -186,10 +194,32 @@ def build_projection(net, k, proj, populations):
     if n and delay_steps.max() > DEFAULT_MAX_DELAY_STEPS:
         raise ValidationError(obj, "delay", f"at most {DEFAULT_MAX_DELAY_STEPS * dt:g} ms at dt = {dt} ms "
                               f"(got {delays.max()})")
+    syn_initial, dendritic = {}, 0
+    if isinstance(syn, SynapseModel):
+        if n and np.any(delay_steps != delay_steps[0]):
+            raise ValidationError(obj, "delay", f"a plastic projection needs one delay on the numba "
+                                  f"backend (got {delays.min():g} to {delays.max():g} ms)")
+        for var in syn.equations.variables:
+            syn_initial[var] = resolve_values(syn.initial.get(var, 0.0), n, wrng, obj, var)
+        dendritic = int(round(syn.dendritic_delay_fraction * (delay_steps[0] if n else 1)))
     pre_k = populations.index(pre_pop)
     post_k = populations.index(post_pop)
     return BuiltProjection(proj.label, pre_k, post_k, proj.receptor_type, pre_idx.astype(np.int64),
-                           post_idx.astype(np.int64), np.asarray(weights, float), delay_steps)
+                           post_idx.astype(np.int64), np.asarray(weights, float), delay_steps,
+                           conns.pre.astype(np.int64), conns.post.astype(np.int64),
+                           syn if isinstance(syn, SynapseModel) else None, syn_initial, dendritic,
+                           _record_steps(proj, dt), proj.pre.size, proj.post.size)
+
+
+def _record_steps(proj, dt):
+    interval = proj._record_weights
+    if interval is None:
+        return 0
+    every = max(1, int(round(interval / dt)))
+    if interval and abs(every * dt - interval) > 1e-6 * max(1.0, interval):
+        raise ValidationError(proj._obj(), "sampling_interval", f"must be a multiple of dt = {dt} ms "
+                              f"(got {interval})")
+    return every
 
 
 def _indices(cells):
@@ -204,5 +234,3 @@ def build(net):
     projs = [build_projection(net, k, p, net.populations) for k, p in enumerate(net.projections)]
     return BuiltNetwork(net.dt, net.seed, pops, projs)
 
-
-__all__ = ["build", "BuiltNetwork", "BuiltPopulation", "BuiltProjection", "NeuronModel", "RandomDistribution"]

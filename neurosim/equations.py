@@ -60,8 +60,12 @@ class Equations:
         return [v for v in self.variables.values() if v.kind == "sub"]
 
 
-def parse_equations(text, obj="NeuronModel"):
-    """Parse a block of equations into :class:`Equations`."""
+def parse_equations(text, obj="NeuronModel", flag="unless refractory", need_ode=True):
+    """Parse a block of equations into :class:`Equations`.
+
+    ``flag`` is the one flag allowed after a unit: ``(unless refractory)`` for
+    neurons, ``(event-driven)`` for synapses.
+    """
     if not isinstance(text, str):
         raise ValidationError(obj, "equations", f"must be a string (got {type(text).__name__})")
     eqs = Equations(source=text)
@@ -78,9 +82,9 @@ def parse_equations(text, obj="NeuronModel"):
         flags = re.search(r"\((.*)\)\s*$", unit_part)
         if flags and not unit_part.startswith("("):
             flag_text = flags.group(1).strip()
-            if flag_text != "unless refractory":
+            if flag_text != flag:
                 raise ValidationError(obj, "equations", f"unknown flag ({flag_text}) in {line!r}; "
-                                      "the only flag is (unless refractory)")
+                                      f"the only flag here is ({flag})")
             clamped = True
             unit_part = unit_part[:flags.start()].strip()
         unit = parse_unit(unit_part, obj, "equations")
@@ -100,11 +104,11 @@ def parse_equations(text, obj="NeuronModel"):
             raise ValidationError(obj, "equations", f"'{name}' is a reserved name "
                                   f"(reserved: {', '.join(sorted(RESERVED))}; no leading '_')")
         if clamped and kind != "ode":
-            raise ValidationError(obj, "equations", f"(unless refractory) only applies to "
+            raise ValidationError(obj, "equations", f"({flag}) only applies to "
                                   f"differential equations ({line!r})")
         expr = expressions.parse_expression(expr_text, obj, "equations") if kind != "settable" else None
         eqs.variables[name] = Variable(name, unit, kind, expr, clamped, line)
-    if not eqs.state:
+    if need_ode and not eqs.state:
         raise ValidationError(obj, "equations", "defines no differential equation (dx/dt = ...)")
     return eqs
 
@@ -313,3 +317,34 @@ def analyse_uncached(eqs, param_names, method, obj):
         raise ValidationError(obj, "method", "'exponential_euler' needs each equation to be "
                               "linear in its own variable; use rk2 or rk4")
     return {"method": "rk4"}
+
+
+def analyse_event_driven(eqs, param_names, obj):
+    """For synapse equations: each dx/dt must be a + b*x with a, b in the parameters.
+
+    Returns {variable: (a_text, b_text)}; between events x(t + s) = -a/b + (x + a/b) e^{b s}
+    (or x + a s when b = 0).  Cached like :func:`analyse`.
+    """
+    key = hashlib.sha256(json.dumps(["event", eqs.source, sorted(param_names)]).encode()).hexdigest()[:24]
+    path = os.path.join(cache_dir("analysis"), f"{key}.json")
+    plan = load_json(path)
+    if plan is None:
+        import sympy as sp
+        symbols = {}
+        params = {symbols.setdefault(p, sp.Symbol(p, real=True)) for p in param_names}
+        plan = {}
+        for var in eqs.state:
+            try:
+                rhs = sp.expand(_to_sympy(var.expr, symbols))
+            except _Opaque:
+                rhs = None
+            x = symbols.setdefault(var.name, sp.Symbol(var.name, real=True))
+            b = sp.diff(rhs, x) if rhs is not None else None
+            a = rhs.xreplace({x: 0}) if rhs is not None else None
+            if rhs is None or not (a.free_symbols <= params and b.free_symbols <= params):
+                raise ValidationError(obj, "equations", f"{var.text!r}: synaptic variables must follow "
+                                      "dx/dt = a + b*x with a, b built from parameters (traces, recovery); "
+                                      "put other dynamics into the neuron model")
+            plan[var.name] = [str(a), str(b)]
+        write_atomic(path, json.dumps(plan))
+    return plan

@@ -1,4 +1,4 @@
-"""The description layer: Network, Population, PopulationView, Projection, StaticSynapse.
+"""The description layer: Network, Population, PopulationView, Projection.
 
 These objects are plain, validated data.  Nothing here runs a simulation;
 ``neurosim.compile(network, backend=...)`` turns a Network into a Simulation.
@@ -13,31 +13,10 @@ from .neurons import NeuronModel, StandardCellType, check_value
 from .random import RandomDistribution
 from .sources import CurrentSource, SpikeSource
 from .space import Structure
+from .synapses import StaticSynapse, SynapseModel, SynapseType
 from .units import to_canonical
 
 MAX_NEURONS = 2**31 - 1
-
-
-class StaticSynapse:
-    """A fixed-weight synapse.
-
-    weight: nA for current-based cells, uS for conductance-based, mV for
-    delta-synapse cells (number, per-connection array or RandomDistribution).
-    delay: ms, >= dt (None means one time step).
-    """
-
-    def __init__(self, weight=0.0, delay=None):
-        self.weight = check_value(weight, "StaticSynapse", "weight") if not _is_unit_quantity(weight) else weight
-        self.delay = None if delay is None else check_value(delay, "StaticSynapse", "delay", "ms")
-        if isinstance(self.delay, (float, np.ndarray)) and np.any(np.asarray(self.delay) < 0):
-            raise ValidationError("StaticSynapse", "delay", f"must be >= 0 ms (got {np.min(self.delay)})")
-
-    def __repr__(self):
-        return f"StaticSynapse(weight={self.weight!r}, delay={self.delay!r})"
-
-
-def _is_unit_quantity(value):
-    return hasattr(value, "rescale")
 
 
 def _check_size(size):
@@ -261,9 +240,9 @@ class Projection:
             raise ValidationError("Projection", "connector", f"must be a connector such as "
                                   f"FixedProbabilityConnector (got {connector!r})")
         synapse_type = StaticSynapse() if synapse_type is None else synapse_type
-        if not isinstance(synapse_type, StaticSynapse):
+        if not isinstance(synapse_type, SynapseType):
             raise ValidationError("Projection", "synapse_type", f"must be a synapse type such as "
-                                  f"StaticSynapse (got {synapse_type!r})")
+                                  f"StaticSynapse or STDPMechanism (got {synapse_type!r})")
         self.pre, self.post = presynaptic, postsynaptic
         self.label = label or f"{presynaptic.label}->{postsynaptic.label}"
         post_cell = postsynaptic.celltype
@@ -274,8 +253,30 @@ class Projection:
             raise ValidationError(f"Projection '{self.label}'", "receptor_type", f"unknown receptor "
                                   f"{receptor_type!r} of {post_cell.name}; valid: "
                                   f"{', '.join(post_cell.receptors) or 'none (declare receptors=...)'}")
+        if isinstance(synapse_type, SynapseModel):
+            for side, cells in synapse_type.neuron_references().items():
+                cell = (presynaptic if side == "pre" else postsynaptic).celltype
+                missing = cells - set(getattr(cell, "recordable", []))
+                if missing:
+                    raise ValidationError(f"Projection '{self.label}'", "synapse_type",
+                                          f"reads {', '.join(n + '_' + side for n in sorted(missing))} but the "
+                                          f"{side}synaptic {cell.name} has variables "
+                                          f"{', '.join(getattr(cell, 'recordable', [])) or 'none'}")
         self.connector, self.synapse_type, self.receptor_type = connector, synapse_type, receptor_type
         self.network = None
+        self._record_weights = None   # sampling interval in ms (0: every step) when recorded
+
+    def record(self, variables="weight", sampling_interval=None):
+        """Record this projection's weights every ``sampling_interval`` ms (default: every step)."""
+        if variables not in ("weight", ["weight"], ("weight",)):
+            raise ValidationError(self._obj(), "record", f"only 'weight' can be recorded on a "
+                                  f"projection (got {variables!r})")
+        if sampling_interval is not None:
+            sampling_interval = float(check_value(sampling_interval, self._obj(), "sampling_interval", "ms"))
+            if sampling_interval <= 0:
+                raise ValidationError(self._obj(), "sampling_interval", f"must be > 0 ms (got {sampling_interval})")
+        self._record_weights = sampling_interval if sampling_interval is not None else 0.0
+        return self
 
     @property
     def presynaptic_population(self):

@@ -83,6 +83,7 @@ class Results:
                 "units": {str(k): str(v) for k, v in dict(info.get("units", {})).items()}}
             offset += size
         self._segments = []
+        self._weights = {}   # projection label -> ([times], [weights per connection])
 
     # ---------------------------------------------------------------- backend side
 
@@ -142,6 +143,21 @@ class Results:
         else:
             entry["times"].append(times)
             entry["values"].append(values)
+
+    def _add_weights(self, label, time, weights):
+        """Append one sample of a projection's weights (one per connection) at ``time`` ms."""
+        times, values = self._weights.setdefault(str(label), ([], []))
+        times.append(float(time))
+        values.append(np.array(weights, dtype=float))
+
+    def weights(self, label):
+        """Recorded weights of a projection: (times in ms, array (n_samples, n_connections))."""
+        if label not in self._weights:
+            raise ValidationError("Results", "weights", f"no recorded weights for projection {label!r}; "
+                                  f"recorded: {', '.join(self._weights) or 'none'} "
+                                  "(use projection.record('weight', sampling_interval=...))")
+        times, values = self._weights[label]
+        return np.array(times), np.vstack(values)
 
     def _end_segment(self, t_stop):
         """Close the current segment at ``t_stop`` ms."""

@@ -26,6 +26,7 @@ import numpy as np
 from neurosim import expressions
 from neurosim.equations import analyse, sympy_to_tree
 
+from . import plasticity
 from .propagator import evaluate_texts, exact_propagator
 
 
@@ -40,7 +41,7 @@ class KernelBuilder:
         self.uses_prange = False
         self.args = {}          # name -> value passed to the kernel (order = signature)
         self.lines = []
-        self.meta = {"populations": [], "traces": [], "rings": {}, "views": {}}
+        self.meta = {"populations": [], "traces": [], "rings": {}, "views": {}, "projections": {}}
 
     def arg(self, name, value):
         self.args[name] = value
@@ -80,6 +81,8 @@ def generate(built, dtype=np.float32, parallel=False):
         dmax = int(proj.delay_steps.max()) if len(proj.delay_steps) else 1
         if is_event:
             hist_len[proj.pre] = max(hist_len.get(proj.pre, 1), dmax + 1)
+            if proj.synapse is not None and proj.dendritic_steps > 0:
+                hist_len[proj.post] = max(hist_len.get(proj.post, 1), proj.dendritic_steps + 1)
         else:
             key = (proj.post, proj.receptor)
             max_delay[key] = max(max_delay.get(key, 1), dmax)
@@ -106,6 +109,9 @@ def generate(built, dtype=np.float32, parallel=False):
             _deliver_events(kb, j, proj)
     for k, pop in enumerate(pops):
         _spikes(kb, k, pop, ptr_slots, hist_len.get(k))
+    for j, proj in enumerate(built.projections):
+        if proj.synapse is not None:
+            plasticity.post_events(kb, j, proj)
     for j, proj in enumerate(built.projections):
         if not event[j]:
             _propagate(kb, j, proj)
@@ -367,31 +373,50 @@ def _csr(kb, j, proj):
     counts = np.bincount(proj.pre_idx, minlength=n_pre)
     ptr = kb.arg(f"c{j}_ptr", np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
     tgt = kb.arg(f"c{j}_tgt", proj.post_idx[order].astype(np.int32))
-    w = kb.arg(f"c{j}_w", proj.weights[order].astype(kb.dtype))
+    if proj.synapse is None:
+        w = kb.arg(f"c{j}_w", proj.weights[order].astype(kb.dtype))
+        kb.meta["projections"][j] = {"weights": w, "order": order}
+    else:
+        plasticity.csr_arrays(kb, j, proj, order)
+        w = f"sv{j}_w"
     return ptr, tgt, w, order
+
+
+def _receptor_code(kb, proj):
+    """Lines applying an amount (code) through the receptor of neuron i of the target population."""
+    pop = kb.built.populations[proj.post]
+    cell, k = pop.celltype, proj.post
+    mapping = _with_subexpressions(cell, {**_param_mapping(kb, k, pop, True),
+                                          **_state_mapping(kb, k, pop), "t": "t_now"})
+    target, op, tree = cell.receptors[proj.receptor]
+    recheck = cell.threshold is not None and target in _threshold_names(cell)
+
+    def lines(amount):
+        out = [f"s{k}_{target}[i] {op} {_expr(tree, {**mapping, 'weight': amount})}"]
+        if recheck:
+            # input onto a variable the threshold reads (delta synapses): test again
+            has_ref = f"ref{k}" in kb.args
+            out.append(f"flg{k}[i] = {f'(ref{k}[i] <= 0) & ' if has_ref else ''}{_expr(cell.threshold, mapping)}")
+        return out
+    return lines
 
 
 def _deliver_events(kb, j, proj):
     """Apply the spikes emitted ``delay`` steps ago straight to the target variables."""
     ptr, tgt, w, _ = _csr(kb, j, proj)
-    pop = kb.built.populations[proj.post]
-    cell, k = pop.celltype, proj.post
+    receptor = _receptor_code(kb, proj)
+    if proj.synapse is not None:
+        plasticity.deliver_plastic(kb, j, proj, ptr, tgt, receptor)
+        return
     d0 = kb.arg(f"c{j}_d0", np.int64(proj.delay_steps[0] if len(proj.delay_steps) else 1))
-    mapping = _with_subexpressions(cell, {**_param_mapping(kb, k, pop, True),
-                                          **_state_mapping(kb, k, pop), "t": "t_now"})
-    target, op, tree = cell.receptors[proj.receptor]
     hist = f"hist{proj.pre}"
     kb.emit(2, f"h_ = (step - {d0}) % {hist}.shape[0]")
     kb.emit(2, f"for q_ in range(histn{proj.pre}[h_]):")
     kb.emit(3, f"src_ = {hist}[h_, q_]")
     kb.emit(3, f"for q2_ in range({ptr}[src_], {ptr}[src_ + 1]):")
     kb.emit(4, f"i = {tgt}[q2_]")
-    kb.emit(4, f"s{k}_{target}[i] {op} {_expr(tree, {**mapping, 'weight': f'{w}[q2_]'})}")
-    if cell.threshold is not None and target in _threshold_names(cell):
-        # input onto a variable the threshold reads (delta synapses): test again
-        has_ref = f"ref{k}" in kb.args
-        cond = _expr(cell.threshold, mapping)
-        kb.emit(4, f"flg{k}[i] = {f'(ref{k}[i] <= 0) & ' if has_ref else ''}{cond}")
+    for line in receptor(f"{w}[q2_]"):
+        kb.emit(4, line)
 
 
 def _threshold_names(cell):

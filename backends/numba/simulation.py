@@ -26,11 +26,12 @@ class NumbaSimulation:
         self._initial = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in builder.args.items()}
         self._traces = builder.meta["traces"]
         self._views = builder.meta["views"]
+        self._proj_meta = builder.meta["projections"]
         self._n_ptrs = len(builder.meta["ptr_slots"])
         self.method = {p["k"]: p["method"] for p in builder.meta["populations"]}
         self._state_names = [n for n in self._arg_names if n.startswith("s") and n[1].isdigit()]
         # everything the kernel changes between steps (restored when a chunk is replayed)
-        self._mutable = self._state_names + [n for n in self._arg_names if n.startswith(("ref", "ring", "ptrs", "hist"))
+        self._mutable = self._state_names + [n for n in self._arg_names if n.startswith(("ref", "ring", "ptrs", "hist", "sv", "lu"))
                                              and not n.startswith("refsteps")]
         caps = [int(p.record_spikes.sum()) if p.record_spikes is not None else 0 for p in built.populations]
         self._spike_cap = max(1, sum(caps))
@@ -92,6 +93,67 @@ class NumbaSimulation:
                                  pop.celltype.variable_unit(var))
             self._args[name][:] = arr.astype(self._dtype)
 
+    # --------------------------------------------------------------- weights
+    def _projection_index(self, projection):
+        label = projection if isinstance(projection, str) else getattr(projection, "label", None)
+        for j, proj in enumerate(self.built.projections):
+            if proj.label == label:
+                return j
+        raise ValidationError("Simulation", "projection", f"no projection {label!r}; projections: "
+                              f"{', '.join(p.label for p in self.built.projections) or 'none'}")
+
+    def _weights_in_connection_order(self, j):
+        meta = self._proj_meta[j]
+        out = np.empty(len(meta["order"]))
+        out[meta["order"]] = self._args[meta["weights"]]
+        return out
+
+    def get_weights(self, projection, format="array"):
+        """Current weights: 'array' (n_pre, n_post) with NaN where there is no synapse
+        (the last of several synapses between a pair wins), or 'list' rows (pre, post, w);
+        indices are within the projection's endpoints."""
+        j = self._projection_index(projection)
+        proj = self.built.projections[j]
+        w = self._weights_in_connection_order(j)
+        if format == "list":
+            return np.column_stack([proj.pre_local, proj.post_local, w])
+        if format != "array":
+            raise ValidationError("Simulation", "get_weights", f"format must be 'array' or 'list' (got {format!r})")
+        out = np.full((proj.n_pre, proj.n_post), np.nan)
+        out[proj.pre_local, proj.post_local] = w
+        return out
+
+    def set_weights(self, projection, values):
+        """Set weights: a number, an (n_pre, n_post) array, or one value per connection."""
+        j = self._projection_index(projection)
+        proj, meta = self.built.projections[j], self._proj_meta[j]
+        obj = f"Projection '{proj.label}'"
+        arr = np.asarray(values, dtype=float)
+        if arr.ndim == 0:
+            w = np.full(len(proj.pre_local), float(arr))
+        elif arr.shape == (proj.n_pre, proj.n_post):
+            w = arr[proj.pre_local, proj.post_local]
+        elif arr.shape == (len(proj.pre_local),):
+            w = arr
+        else:
+            raise ValidationError(obj, "weights", f"must be a number, an array of shape ({proj.n_pre}, "
+                                  f"{proj.n_post}) or one value per connection ({len(proj.pre_local)}); "
+                                  f"got shape {arr.shape}")
+        if not np.all(np.isfinite(w)):
+            raise ValidationError(obj, "weights", "must be finite where a synapse exists")
+        if self.built.populations[proj.post].celltype.conductance_based and np.any(w < 0):
+            raise ValidationError(obj, "weights", f"conductance-based synapses need weights >= 0 (got {w.min()})")
+        self._args[meta["weights"]][:] = w[meta["order"]].astype(self._dtype)
+
+    def _steps_to_weight_sample(self):
+        steps = [p.record_every - self._step % p.record_every for p in self.built.projections if p.record_every]
+        return min(steps) if steps else CHUNK_STEPS
+
+    def _sample_weights(self):
+        for j, proj in enumerate(self.built.projections):
+            if proj.record_every and self._step % proj.record_every == 0:
+                self.results._add_weights(proj.label, self.t, self._weights_in_connection_order(j))
+
     # ------------------------------------------------------------------- run
     def run(self, duration):
         """Advance by ``duration`` ms; returns the Results of everything since the last reset."""
@@ -112,8 +174,9 @@ class NumbaSimulation:
         try:
             remaining = n_steps
             while remaining > 0 and not interrupted["flag"]:
-                done = self._run_chunk(min(remaining, CHUNK_STEPS))
+                done = self._run_chunk(min(remaining, CHUNK_STEPS, self._steps_to_weight_sample()))
                 remaining -= done
+                self._sample_weights()
                 if bar is not None:
                     bar.update(done)
         finally:

@@ -1,0 +1,173 @@
+"""From neurosim's checked model trees to Brian2 model strings.
+
+Brian2 owns units; neurosim's canonical units (ms, mV, nA, nF, uS) form a
+coherent system, so every neurosim quantity is declared **dimensionless** in
+Brian2 and only time carries a unit:
+
+* ``dv/dt = RHS : mV [(unless refractory)]`` becomes ``dv/dt = (RHS)/ms : 1 [...]``;
+* subexpressions ``x = expr : unit`` become ``x = expr : 1``; settable variables ``x : 1``;
+* parameters become ``p : 1 (shared, constant)`` (one value) or ``p : 1 (constant)``
+  (one per neuron).  They are variables, not namespace constants, so the generated
+  code -- and Brian2's compiled Cython / C++ artefacts -- depend on the network's
+  structure only, never on parameter values;
+* neurosim's ``t`` (ms) is written ``(t/ms)``.
+
+Expressions are produced by rewriting the parse trees that
+:mod:`neurosim.expressions` already checked against its whitelist and unparsing
+them with :func:`ast.unparse`; user text is never evaluated.  Constructs Brian2's
+language lacks are rewritten: ``a if c else b`` -> ``int(c)*(a) + (1 - int(c))*(b)``
+(both branches are evaluated), ``min(a, b)`` -> ``clip(a, -inf, b)``, ``max(a, b)`` ->
+``clip(a, b, inf)``, chained comparisons -> ``and`` of pairs, ``pi``/``e`` -> numbers.
+
+Names that Brian2 reserves (units such as ``cm`` or ``ms``, ``i``, ``N``,
+function names, ``lastspike`` ...) are renamed ``ns_<name>``; :class:`Names` keeps
+the mapping both ways.
+"""
+import ast
+import copy
+
+from neurosim import expressions
+
+# identifiers this backend adds itself; neurosim names never start with "nsx_"
+REFRACTORY_STEPS = "nsx_refsteps"
+POISSON_START, POISSON_STOP = "nsx_start", "nsx_stop"
+_BRIAN2_NAMES = {"lastspike", "not_refractory", "refractory", "t_in_timesteps", "w", "delay",
+                 "lastupdate", "rates", "timestep", "inf", "ms", "second", "True", "False"}
+# neurosim function -> Brian2 function (min/max/ifexp are rewritten separately)
+FUNCTIONS = {"exp": "exp", "log": "log", "log10": "log10", "sqrt": "sqrt", "sin": "sin", "cos": "cos",
+             "tan": "tan", "tanh": "tanh", "sinh": "sinh", "cosh": "cosh", "arctan": "arctan",
+             "abs": "abs", "floor": "floor", "ceil": "ceil", "sign": "sign"}
+
+
+def _brian2_rejects(name):
+    from brian2.equations.equations import Equations
+    if name in _BRIAN2_NAMES or name.endswith(("_pre", "_post")) or name.startswith("nsx_"):
+        return True
+    try:
+        Equations.check_identifier(name)
+    except (SyntaxError, ValueError):
+        return True
+    return False
+
+
+class Names:
+    """neurosim name <-> Brian2 name for one neuron model (renames only where needed)."""
+
+    def __init__(self, neurosim_names):
+        used = set(neurosim_names)
+        self.to_brian, self.to_neurosim = {}, {}
+        for name in neurosim_names:
+            new = name
+            while _brian2_rejects(new) or (new != name and new in used):
+                new = "ns_" + new
+            used.add(new)
+            self.to_brian[name] = new
+            self.to_neurosim[new] = name
+
+    def __getitem__(self, name):
+        return self.to_brian[name]
+
+
+class _ToBrian2(ast.NodeTransformer):
+    """Rewrite a checked tree into Brian2's expression language."""
+
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if node.id in self.mapping:
+            return ast.copy_location(ast.parse(self.mapping[node.id], mode="eval").body, node)
+        if node.id in expressions.CONSTANTS:
+            return ast.copy_location(ast.Constant(expressions.CONSTANTS[node.id]), node)
+        return node
+
+    def visit_Call(self, node):
+        args = [self.visit(a) for a in node.args]
+        name = node.func.id
+        if name in ("min", "max"):
+            inf = ast.Name("inf", ast.Load())
+            neg_inf = ast.UnaryOp(ast.USub(), ast.Name("inf", ast.Load()))
+            bounds = [neg_inf, args[1]] if name == "min" else [args[1], inf]
+            return ast.Call(ast.Name("clip", ast.Load()), [args[0]] + bounds, [])
+        return ast.Call(ast.Name(FUNCTIONS[name], ast.Load()), args, [])
+
+    def visit_IfExp(self, node):
+        test, body, orelse = self.visit(node.test), self.visit(node.body), self.visit(node.orelse)
+        cond = ast.Call(ast.Name("int", ast.Load()), [test], [])
+        return ast.BinOp(ast.BinOp(cond, ast.Mult(), body), ast.Add(),
+                         ast.BinOp(ast.BinOp(ast.Constant(1), ast.Sub(), copy.deepcopy(cond)), ast.Mult(), orelse))
+
+    def visit_Compare(self, node):
+        node = self.generic_visit(node)
+        if len(node.ops) == 1:
+            return node
+        left, pairs = node.left, []
+        for op, right in zip(node.ops, node.comparators):
+            pairs.append(ast.Compare(copy.deepcopy(left), [op], [copy.deepcopy(right)]))
+            left = right
+        return ast.BoolOp(ast.And(), pairs)
+
+
+def expr(tree, mapping):
+    """Brian2 text of a checked expression tree; ``mapping`` renames names to code."""
+    node = copy.deepcopy(tree.body if isinstance(tree, ast.Expression) else tree)
+    node = ast.fix_missing_locations(_ToBrian2(mapping).visit(node))
+    return ast.unparse(node)
+
+
+def neuron_mapping(cell, names, suffix=""):
+    """neurosim name -> Brian2 code for every name a neuron model's text can use."""
+    mapping = {name: names[name] + suffix for name in names.to_brian}
+    mapping["t"] = "(t/ms)"
+    return mapping
+
+
+def model_names(cell):
+    """All names a neuron model defines: its variables and parameters."""
+    return list(cell.equations.variables) + [p for p in cell.parameters if p not in cell.equations.variables]
+
+
+def neuron_model(cell, names, shared_params, clamp):
+    """Brian2 equations of a NeuronModel.
+
+    ``shared_params``: names of parameters with one value for the population;
+    ``clamp``: keep the ``(unless refractory)`` flags (False without refractoriness).
+    """
+    mapping = neuron_mapping(cell, names)
+    lines = []
+    for var in cell.equations.variables.values():
+        name = names[var.name]
+        if var.kind == "ode":
+            flag = " (unless refractory)" if (var.clamped and clamp) else ""
+            lines.append(f"d{name}/dt = ({expr(var.expr, mapping)})/ms : 1{flag}")
+        elif var.kind == "sub":
+            lines.append(f"{name} = {expr(var.expr, mapping)} : 1")
+        else:
+            lines.append(f"{name} : 1")
+    for param in cell.parameters:
+        if param in cell.equations.variables:
+            continue
+        flags = "shared, constant" if param in shared_params else "constant"
+        lines.append(f"{names[param]} : 1 ({flags})")
+    return "\n".join(lines)
+
+
+def threshold(cell, names):
+    return None if cell.threshold is None else expr(cell.threshold, neuron_mapping(cell, names))
+
+
+def reset(cell, names):
+    mapping = neuron_mapping(cell, names)
+    return "\n".join(f"{names[target]} {op} {expr(tree, mapping)}" for target, op, tree in cell.reset)
+
+
+def on_pre(cell, names, receptor):
+    """Synaptic event code of ``receptor``: weight -> ``w``, neuron names -> ``<name>_post``."""
+    target, op, tree = cell.receptors[receptor]
+    mapping = neuron_mapping(cell, names, suffix="_post")
+    mapping["weight"] = "w"
+    return f"{names[target]}_post {op} {expr(tree, mapping)}"
+
+
+METHODS = {"exact": "exact", "exponential_euler": "exponential_euler", "euler": "euler",
+           "rk2": "rk2", "rk4": "rk4"}
