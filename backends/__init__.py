@@ -8,7 +8,7 @@ import importlib
 
 from neurosim.errors import ValidationError
 
-BACKENDS = {"numba": "neurosim.backends.numba"}
+BACKENDS = {"numba": "neurosim.backends.numba", "brian2": "neurosim.backends.brian2"}
 
 
 def get_backend(name):

@@ -13,6 +13,7 @@ from neurosim.errors import ValidationError
 #: experiment name -> module that implements it
 EXPERIMENTS = {
     "cuba": "neurosim.experiments.cuba",
+    "stdp-song2000": "neurosim.experiments.stdp_song2000",
 }
 
 

@@ -26,12 +26,15 @@ from .connectors import (AllToAllConnector, ArrayConnector, DistanceDependentPro
                          FixedNumberPostConnector, FixedNumberPreConnector, FixedProbabilityConnector,
                          FixedTotalNumberConnector, FromListConnector, OneToOneConnector)
 from .errors import ValidationError
-from .network import Network, Population, PopulationView, Projection, StaticSynapse
+from .network import Network, Population, PopulationView, Projection
 from .neurons import (EIF_cond_exp_isfa_ista, IF_cond_exp, IF_curr_alpha, IF_curr_delta, IF_curr_exp,
                       Izhikevich, NeuronModel)
 from .random import RandomDistribution
 from .sources import DCSource, SpikeSourceArray, SpikeSourcePoisson, StepCurrentSource
 from .space import Grid2D, Grid3D, Line, RandomStructure
+from .synapses import (AdditiveWeightDependence, MultiplicativeWeightDependence, PfisterSpikeTripletRule,
+                       SpikePairRule, StaticSynapse, STDPMechanism, SynapseModel, TsodyksMarkramSynapse,
+                       Vogels2011Rule)
 from .units import is_quantity, to_canonical
 
 FORMAT = "neurosim-network"
@@ -47,7 +50,9 @@ CONNECTORS = {cls.__name__: cls for cls in (
     AllToAllConnector, OneToOneConnector, FixedProbabilityConnector, FixedNumberPreConnector,
     FixedNumberPostConnector, FixedTotalNumberConnector, FromListConnector, ArrayConnector,
     DistanceDependentProbabilityConnector)}
-SYNAPSES = {"StaticSynapse": StaticSynapse}
+SYNAPSES = {cls.__name__: cls for cls in (StaticSynapse, STDPMechanism, TsodyksMarkramSynapse, SynapseModel)}
+TIMING_RULES = {cls.__name__: cls for cls in (SpikePairRule, PfisterSpikeTripletRule, Vogels2011Rule)}
+WEIGHT_DEPENDENCES = {cls.__name__: cls for cls in (AdditiveWeightDependence, MultiplicativeWeightDependence)}
 
 _OBJ = "network file"
 
@@ -346,22 +351,90 @@ def _connector_in(data, where):
 
 
 def _synapse_out(syn, post_cell, where):
-    if type(syn) is not StaticSynapse:
-        raise ValidationError(_OBJ, where, f"cannot save synapse type {type(syn).__name__}; files "
-                              f"hold {', '.join(SYNAPSES)}")
+    name = type(syn).__name__
+    if SYNAPSES.get(name) is not type(syn):
+        raise ValidationError(_OBJ, where, f"cannot save synapse type {name}; files hold "
+                              f"{', '.join(SYNAPSES)}")
     weight = syn.weight
     if is_quantity(weight):
         weight = to_canonical(weight, post_cell.weight_unit, where, "weight")
-    return {"type": "StaticSynapse", "weight": encode_value(weight, f"{where}.weight"),
-            "delay": None if syn.delay is None else encode_value(syn.delay, f"{where}.delay")}
+    out = {"type": name, "weight": encode_value(weight, f"{where}.weight"),
+           "delay": None if syn.delay is None else encode_value(syn.delay, f"{where}.delay")}
+    if isinstance(syn, STDPMechanism):
+        timing, wd = syn.timing_dependence, syn.weight_dependence
+        for part, table in ((timing, TIMING_RULES), (wd, WEIGHT_DEPENDENCES)):
+            if table.get(type(part).__name__) is not type(part):
+                raise ValidationError(_OBJ, where, f"cannot save {type(part).__name__}")
+        params = dict(timing.parameters)
+        if isinstance(timing, SpikePairRule):
+            params["pairing"] = timing.pairing
+        out["timing_dependence"] = {"type": type(timing).__name__, "parameters": params}
+        out["weight_dependence"] = {"type": type(wd).__name__, "parameters": dict(wd.parameters)}
+        out["dendritic_delay_fraction"] = syn.dendritic_delay_fraction
+    elif isinstance(syn, TsodyksMarkramSynapse):
+        out["parameters"] = dict(syn.parameters)
+    elif isinstance(syn, SynapseModel):
+        out.update({
+            "name": syn.name,
+            "equations": syn.equations.source,
+            "on_pre": _statements_text(syn.on_pre),
+            "on_post": _statements_text(syn.on_post),
+            "parameters": dict(syn.parameters),
+            "initial": {k: encode_value(v, f"{where}.initial.{k}") for k, v in syn.initial.items()},
+            "dendritic_delay_fraction": syn.dendritic_delay_fraction,
+        })
+    return out
+
+
+_SYNAPSE_KEYS = {
+    StaticSynapse: (),
+    STDPMechanism: ("timing_dependence", "weight_dependence", "dendritic_delay_fraction"),
+    TsodyksMarkramSynapse: ("parameters",),
+    SynapseModel: ("name", "equations", "on_pre", "on_post", "parameters", "initial",
+                   "dendritic_delay_fraction"),
+}
+
+
+def _part_in(data, where, table, kind):
+    _keys(data, where, required=("type",), optional=("parameters",))
+    cls = _name(data, where, table, kind)
+    params = _mapping(data.get("parameters", {}), f"{where}.parameters")
+    return cls(**{str(k): (v if k == "pairing" else _decode_float(v, f"{where}.parameters.{k}"))
+                  for k, v in params.items()})
 
 
 def _synapse_in(data, where):
-    _keys(data, where, required=("type",), optional=("weight", "delay"))
-    _name(data, where, SYNAPSES, "synapse type")
+    if not isinstance(data, dict):
+        raise ValidationError(_OBJ, where, f"must be an object (got {type(data).__name__})")
+    cls = _name(data, where, SYNAPSES, "synapse type")
+    _keys(data, where, required=("type",), optional=("weight", "delay") + _SYNAPSE_KEYS[cls])
     delay = data.get("delay")
-    return StaticSynapse(weight=decode_value(data.get("weight", 0.0), f"{where}.weight"),
-                         delay=None if delay is None else decode_value(delay, f"{where}.delay"))
+    common = dict(weight=decode_value(data.get("weight", 0.0), f"{where}.weight"),
+                  delay=None if delay is None else decode_value(delay, f"{where}.delay"))
+    if cls is StaticSynapse:
+        return StaticSynapse(**common)
+    fraction = _decode_float(data.get("dendritic_delay_fraction", 1.0), f"{where}.dendritic_delay_fraction")
+    if cls is STDPMechanism:
+        _keys(data, where, required=("timing_dependence", "weight_dependence"),
+              optional=("type", "weight", "delay", "dendritic_delay_fraction"))
+        return STDPMechanism(
+            _part_in(data["timing_dependence"], f"{where}.timing_dependence", TIMING_RULES, "timing dependence"),
+            _part_in(data["weight_dependence"], f"{where}.weight_dependence", WEIGHT_DEPENDENCES,
+                     "weight dependence"),
+            dendritic_delay_fraction=fraction, **common)
+    params = _mapping(data.get("parameters", {}), f"{where}.parameters")
+    params = {str(k): _decode_float(v, f"{where}.parameters.{k}") for k, v in params.items()}
+    if cls is TsodyksMarkramSynapse:
+        return TsodyksMarkramSynapse(**params, **common)
+    initial = _mapping(data.get("initial", {}), f"{where}.initial")
+    return SynapseModel(
+        equations=_string(data.get("equations", ""), f"{where}.equations"),
+        on_pre=_string(data.get("on_pre", ""), f"{where}.on_pre"),
+        on_post=_string(data.get("on_post", ""), f"{where}.on_post"),
+        parameters=params,
+        initial={k: decode_value(v, f"{where}.initial.{k}") for k, v in initial.items()},
+        dendritic_delay_fraction=fraction,
+        name=_string(data.get("name", "SynapseModel"), f"{where}.name"), **common)
 
 
 def _cells_out(cells):
@@ -414,13 +487,14 @@ def network_to_dict(network):
             "connector": _connector_out(proj.connector, f"{where}.connector"),
             "synapse": _synapse_out(proj.synapse_type, proj.post.celltype, f"{where}.synapse"),
             "receptor_type": proj.receptor_type,
+            "record_weights": getattr(proj, "_record_weights", None),
         })
     return {"format": FORMAT, "version": VERSION, "label": network.label, "dt": network.dt,
             "seed": network.seed, "populations": pops, "projections": projs}
 
 
 _POP_KEYS = ("label", "size", "cell", "structure", "initial", "parameters", "record", "injections")
-_PROJ_KEYS = ("label", "pre", "post", "connector", "synapse", "receptor_type")
+_PROJ_KEYS = ("label", "pre", "post", "connector", "synapse", "receptor_type", "record_weights")
 
 
 def _list(data, where):
@@ -476,13 +550,17 @@ def network_from_dict(data):
         where = f"projections[{k}]"
         _keys(pd, where, required=("pre", "post", "connector"), optional=_PROJ_KEYS)
         synapse = pd.get("synapse")
-        net.add(Projection(_cells_in(pd["pre"], net, f"{where}.pre"),
+        proj = net.add(Projection(_cells_in(pd["pre"], net, f"{where}.pre"),
                            _cells_in(pd["post"], net, f"{where}.post"),
                            _connector_in(pd["connector"], f"{where}.connector"),
                            None if synapse is None else _synapse_in(synapse, f"{where}.synapse"),
                            receptor_type=_string(pd.get("receptor_type", "excitatory"),
                                                  f"{where}.receptor_type"),
                            label=_string(pd.get("label"), f"{where}.label", allow_none=True)))
+        interval = pd.get("record_weights")
+        if interval is not None:
+            interval = _decode_float(interval, f"{where}.record_weights")
+            proj.record("weight", sampling_interval=interval if interval != 0 else None)
     return net
 
 

@@ -31,8 +31,7 @@ from neurosim import expressions
 # identifiers this backend adds itself; neurosim names never start with "nsx_"
 REFRACTORY_STEPS = "nsx_refsteps"
 POISSON_START, POISSON_STOP = "nsx_start", "nsx_stop"
-_BRIAN2_NAMES = {"lastspike", "not_refractory", "refractory", "t_in_timesteps", "w", "delay",
-                 "lastupdate", "rates", "timestep", "inf", "ms", "second", "True", "False"}
+_BRIAN2_NAMES = {"lastspike", "not_refractory", "refractory", "t_in_timesteps"}
 # neurosim function -> Brian2 function (min/max/ifexp are rewritten separately)
 FUNCTIONS = {"exp": "exp", "log": "log", "log10": "log10", "sqrt": "sqrt", "sin": "sin", "cos": "cos",
              "tan": "tan", "tanh": "tanh", "sinh": "sinh", "cosh": "cosh", "arctan": "arctan",

@@ -5,7 +5,7 @@ nothing is skipped silently.
 """
 import pytest
 
-BACKENDS = ["numba"]
+BACKENDS = ["numba", "brian2"]
 
 
 @pytest.fixture(params=BACKENDS)

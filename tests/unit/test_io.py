@@ -12,6 +12,7 @@ from neurosim.errors import ValidationError
 from neurosim.models.benchmark_networks import cuba_network
 from neurosim.neurons import StandardCellType
 from neurosim.connectors import Connector
+from neurosim.synapses import SynapseType
 
 ADEX = """
     dv/dt = (-g_L*(v - E_L) + g_L*Delta_T*exp((v - v_T)/Delta_T) - w + I + I_syn)/C : mV (unless refractory)
@@ -234,6 +235,12 @@ def test_whitelists_cover_the_public_classes():
             assert nio.STANDARD_CELLS.get(name) is obj, f"{name} missing from neurosim.io.STANDARD_CELLS"
         if isinstance(obj, type) and issubclass(obj, Connector):
             assert nio.CONNECTORS.get(name) is obj, f"{name} missing from neurosim.io.CONNECTORS"
+        if isinstance(obj, type) and issubclass(obj, SynapseType):
+            assert nio.SYNAPSES.get(name) is obj, f"{name} missing from neurosim.io.SYNAPSES"
+        if name.endswith("Rule"):
+            assert nio.TIMING_RULES.get(name) is obj, f"{name} missing from neurosim.io.TIMING_RULES"
+        if name.endswith("WeightDependence"):
+            assert nio.WEIGHT_DEPENDENCES.get(name) is obj, f"{name} missing from neurosim.io.WEIGHT_DEPENDENCES"
 
 
 def test_values_encode_and_decode():
@@ -248,3 +255,70 @@ def test_values_encode_and_decode():
         nio.decode_value({"distribution": "uniform", "parameters": {"low": 0, "high": 1}, "x": 1})
     with pytest.raises(ValidationError):
         nio.decode_value(["a"])
+
+
+def plastic_network(seed=11):
+    net = ns.Network(dt=0.1, seed=seed, label="plastic")
+    inputs = net.add(ns.Population(50, ns.SpikeSourcePoisson(rate=20.0), label="inputs"))
+    cells = net.add(ns.Population(10, ns.IF_curr_exp(tau_m=10.0, v_thresh=-55.0), label="cells"))
+    cells.record("spikes")
+    stdp = ns.STDPMechanism(ns.SpikePairRule(tau_plus=15.0, tau_minus=25.0, A_plus=0.02, A_minus=0.021,
+                                             pairing="nearest"),
+                            ns.MultiplicativeWeightDependence(w_min=0.0, w_max=1.0),
+                            weight=ns.RandomDistribution("uniform", low=0.2, high=0.6), delay=1.0,
+                            dendritic_delay_fraction=0.5)
+    net.add(ns.Projection(inputs, cells, ns.FixedProbabilityConnector(0.5), stdp)).record("weight", 10.0)
+    net.add(ns.Projection(inputs[:20], cells, ns.AllToAllConnector(),
+                          ns.TsodyksMarkramSynapse(U=0.4, tau_rec=200.0, tau_facil=50.0, weight=0.1,
+                                                   delay=0.5)))
+    custom = ns.SynapseModel(equations="dtrace/dt = -trace/tau : 1 (event-driven)",
+                             on_pre="trace += 1; psp = w*(1 + 0.1*trace)", on_post="w = w*(1 - eta)",
+                             parameters={"tau": 30.0, "eta": 0.01}, initial={"trace": 0.0},
+                             weight=0.2, delay=1.0, name="Facilitating")
+    net.add(ns.Projection(inputs[20:], cells[:5], ns.FixedNumberPreConnector(5), custom,
+                          receptor_type="inhibitory")).record("weight")
+    return net
+
+
+def test_plastic_network_round_trip_same_spikes_and_weights(tmp_path):
+    net = plastic_network()
+    path = nio.save_network(net, tmp_path / "plastic.json")
+    loaded = nio.load_network(path)
+    assert nio.network_to_dict(loaded) == json.loads(open(path).read())
+    stdp = loaded.projections[0].synapse_type
+    assert type(stdp) is ns.STDPMechanism and stdp.timing_dependence.pairing == "nearest"
+    assert type(stdp.weight_dependence) is ns.MultiplicativeWeightDependence
+    assert loaded.projections[0]._record_weights == 10.0 and loaded.projections[2]._record_weights == 0.0
+    assert loaded.projections[2].synapse_type.name == "Facilitating"
+    runs = []
+    for n in (net, loaded):
+        res = ns.compile(n, quiet=True).run(200.0)
+        runs.append((res.spikes("cells"), res.weights(n.projections[0].label),
+                     res.weights(n.projections[2].label)))
+    (s1, w1, c1), (s2, w2, c2) = runs
+    assert s1[0].size > 10
+    np.testing.assert_array_equal(s1[0], s2[0])
+    np.testing.assert_array_equal(s1[1], s2[1])
+    assert not np.allclose(w1[1][0], w1[1][-1])      # the weights did change
+    for a, b in ((w1, w2), (c1, c2)):
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda d: d["projections"][2]["synapse"].update(on_pre="w = __import__('os')"),
+    lambda d: d["projections"][2]["synapse"].update(equations="dtrace/dt = ().__class__ : 1"),
+    lambda d: d["projections"][0]["synapse"]["timing_dependence"].update(type="EvilRule"),
+    lambda d: d["projections"][0]["synapse"]["weight_dependence"].update(type="os.system"),
+    lambda d: d["projections"][0]["synapse"]["timing_dependence"]["parameters"].update(pairing="all; rm"),
+    lambda d: d["projections"][1]["synapse"]["parameters"].update(U=1.5),
+    lambda d: d["projections"][1]["synapse"].update(on_pre="w += 1"),
+    lambda d: d["projections"][0].update(record_weights=-1.0),
+])
+def test_hostile_synapses_refused(tmp_path, mutate):
+    data = nio.network_to_dict(plastic_network())
+    mutate(data)
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValidationError):
+        nio.load_network(path)

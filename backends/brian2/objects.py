@@ -1,0 +1,241 @@
+"""Brian2 objects for one BuiltNetwork: groups, synapses, current injection, monitors.
+
+Every object gets a fixed name derived from its position in the network
+(``ns_p0``, ``ns_c3``, ...), all neurosim-derived values are Brian2 variables
+rather than namespace constants, and the code is therefore a function of the
+network's *structure* only: Brian2's Cython cache (runtime device) and the
+make-based incremental build (cpp_standalone) reuse compiled artefacts between
+runs, processes and parameter values.
+
+Schedule and timing (checked against the numba kernel, see docs/architecture.md)
+---------------------------------------------------------------------------------
+The network runs with the schedule ``start, groups, synapses, thresholds,
+resets, end`` on one clock of neurosim's ``dt``.  In step n (t_n = n dt):
+
+* ``before_groups``: injected current changes scheduled for step n (``run_regularly``);
+* ``groups``: integrate from t_n to t_n + dt;
+* ``synapses``: push the spikes found in step n - 1 and apply every event whose
+  Brian2 delay has elapsed.  A neurosim delay of d steps is a Brian2 delay of
+  (d - 1) dt, so a spike found in step m is applied in step m + d after the
+  integration and before the threshold, exactly as the numba kernel does;
+* ``thresholds`` / ``resets``: spike detection and reset.  Brian2 stamps a spike
+  found in step n with t_n; neurosim stamps t_n + dt (the end of the step in
+  which the state crossed), so the backend adds dt to every spike time;
+* state monitors sample at ``start`` (the state after the previous step) on a
+  clock of ``every * dt``: a sample at step m is neurosim's sample at t = m dt.
+
+Refractoriness: neurosim holds ``(unless refractory)`` variables for R steps
+after the step of the spike and may spike again in the step that ends the
+period; Brian2 counts from the start of the spiking step, so the Brian2
+refractory period is (R + 1) dt.  The hold is therefore identical; a spike in
+the very last step of the period (possible only through a same-step delta input)
+is refused by Brian2 one step longer.  Synaptic input onto a held variable is
+applied, as in the numba kernel (Brian2's default would drop it: the backend
+removes Brian2's conditional write on those variables).
+"""
+import numpy as np
+
+from neurosim.equations import analyse
+
+from . import translate as tr
+
+SCHEDULE = ["start", "groups", "synapses", "thresholds", "resets", "end"]
+
+
+class Objects:
+    """The Brian2 objects of one network plus the lookup tables the Simulation needs."""
+
+    def __init__(self):
+        self.groups = {}          # population index -> Brian2 group
+        self.names = {}           # population index -> translate.Names (neuron populations)
+        self.synapses = {}        # projection index -> Synapses (absent when it has no connections)
+        self.spike_monitors = {}  # population index -> SpikeMonitor
+        self.state_monitors = {}  # (population index, variable) -> (StateMonitor, every, indices)
+        self.namespace = {}       # external names (TimedArrays) for Network.run
+        self.methods = {}         # population index -> integration method
+        self.network = None
+
+
+def codeobj_class(target):
+    if target == "numpy":
+        from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
+        return NumpyCodeObject
+    if target == "cython":
+        from brian2.codegen.runtime.cython_rt import CythonCodeObject
+        return CythonCodeObject
+    return None   # standalone: the device decides
+
+
+def structure(built):
+    """What the generated code depends on (keys the cpp_standalone build directory)."""
+    out = [built.dt]
+    for pop in built.populations:
+        cell = pop.celltype
+        item = [pop.kind, pop.size, type(cell).__name__, pop.injection is not None,
+                sorted((var, len(idx), every) for var, (idx, every) in pop.record.items()),
+                pop.record_spikes is not None]
+        if pop.kind == "neuron":
+            item += [cell.equations.source, str(cell.threshold and tr.expr(cell.threshold, {})),
+                     [(t, op, tr.expr(e, {})) for t, op, e in cell.reset], cell.method,
+                     sorted((k, isinstance(v, float)) for k, v in pop.params.items()),
+                     isinstance(pop.refractory_steps, int) and pop.refractory_steps == 0,
+                     sorted((k, tr.expr(s[2], {})) for k, s in cell.receptors.items())]
+        out.append(item)
+    for proj in built.projections:
+        out.append([proj.pre, proj.post, proj.receptor, len(proj.pre_idx) > 0, _homogeneous_delay(proj)])
+    return repr(out)
+
+
+def _homogeneous_delay(proj):
+    return len(proj.delay_steps) == 0 or bool(np.all(proj.delay_steps == proj.delay_steps[0]))
+
+
+def create(built, target):
+    """Create every Brian2 object of ``built`` (under the currently active Brian2 device)."""
+    import brian2 as b2
+    ms = b2.ms
+    objs = Objects()
+    cls = codeobj_class(target)
+    dt = built.dt
+    clock = b2.Clock(dt=dt * ms, name="ns_clock")
+    objs.clock = clock
+    for k, pop in enumerate(built.populations):
+        if pop.kind == "neuron":
+            group = _neuron_group(objs, k, pop, clock, cls)
+        elif pop.kind == "poisson":
+            group = _poisson_group(k, pop, clock, cls, dt)
+        else:
+            steps, idx = pop.source_events
+            group = b2.SpikeGeneratorGroup(pop.size, np.asarray(idx, dtype=np.int64), steps * dt * ms,
+                                           clock=clock, name=f"ns_p{k}", codeobj_class=cls)
+        objs.groups[k] = group
+        if pop.record_spikes is not None:
+            objs.spike_monitors[k] = b2.SpikeMonitor(group, record=True, name=f"ns_sm{k}",
+                                                     codeobj_class=cls)
+        for var, (indices, every) in pop.record.items():
+            mon_clock = clock if every == 1 else b2.Clock(dt=every * dt * ms, name=f"ns_clock{k}_{var}")
+            mon = b2.StateMonitor(group, objs.names[k][var], record=np.asarray(indices, dtype=np.int64),
+                                  clock=mon_clock, when="start", name=f"ns_st{k}_{var}", codeobj_class=cls)
+            objs.state_monitors[(k, var)] = (mon, every, np.asarray(indices, dtype=np.int64))
+    for j, proj in enumerate(built.projections):
+        if len(proj.pre_idx):
+            objs.synapses[j] = _synapses(objs, j, proj, built, clock, cls)
+    contents = list(objs.groups.values()) + list(objs.synapses.values()) + \
+        list(objs.spike_monitors.values()) + [m for m, _, _ in objs.state_monitors.values()]
+    objs.network = b2.Network(*contents, name="ns_network")
+    objs.network.schedule = SCHEDULE
+    return objs
+
+
+def _neuron_group(objs, k, pop, clock, cls):
+    import brian2 as b2
+    cell = pop.celltype
+    names = tr.Names(tr.model_names(cell))
+    shared = {p for p, v in pop.params.items() if isinstance(v, float)}
+    plan = analyse(cell.equations, sorted(shared), cell.method, cell.name)
+    objs.methods[k] = plan["method"]
+    ref = pop.refractory_steps
+    has_ref = not (isinstance(ref, int) and ref == 0)
+    model = tr.neuron_model(cell, names, shared, clamp=has_ref)
+    if has_ref:
+        model += f"\n{tr.REFRACTORY_STEPS} : 1 ({'shared, constant' if isinstance(ref, int) else 'constant'})"
+    group = b2.NeuronGroup(pop.size, model, threshold=tr.threshold(cell, names),
+                           reset=tr.reset(cell, names) or None,
+                           refractory=f"{tr.REFRACTORY_STEPS}*dt" if has_ref else False,
+                           method=tr.METHODS[plan["method"]], clock=clock, name=f"ns_p{k}",
+                           codeobj_class=cls)
+    if has_ref:
+        setattr(group, tr.REFRACTORY_STEPS, np.asarray(ref, dtype=float) + 1.0)
+        # neurosim applies synaptic input to held variables: drop Brian2's conditional write
+        for var in cell.equations.state:
+            if var.clamped:
+                group.variables[names[var.name]].conditional_write = None
+    for name, value in pop.params.items():
+        setattr(group, names[name], value if isinstance(value, float) else np.asarray(value, dtype=float))
+    for var, values in pop.initial.items():
+        setattr(group, names[var], np.asarray(values, dtype=float))
+    objs.names[k] = names
+    if pop.injection is not None:
+        _injection(objs, k, pop, group, clock, cls)
+    return group
+
+
+def _injection(objs, k, pop, group, clock, cls):
+    """Scheduled changes of the current-input variable, applied in the step they are due.
+
+    Two TimedArrays instead of one value per step and neuron: ``ns_injc{k}`` maps
+    each tick of a clock of ``g * dt`` (g = gcd of the change steps) to the number of
+    the change due then (0: none), ``ns_injd{k}`` holds one row of per-neuron
+    increments per change.  A ``run_regularly`` operation adds the row in
+    ``before_groups``, so ``get``/``set`` of the variable behave as on numba.
+    """
+    import brian2 as b2
+    steps, idx, deltas = pop.injection
+    changes = np.unique(steps)
+    g = int(np.gcd.reduce(changes)) if len(changes) else 1
+    g = g or 1
+    rows = np.zeros((len(changes) + 1, pop.size))
+    np.add.at(rows, (np.searchsorted(changes, steps) + 1, idx), deltas)
+    ticks = np.zeros(int(changes.max()) // g + 2 if len(changes) else 1)
+    ticks[changes // g] = np.arange(1, len(changes) + 1)
+    dt = clock.dt_
+    which = b2.TimedArray(ticks, dt=g * dt * b2.second, name=f"ns_injc{k}")
+    amount = b2.TimedArray(rows, dt=1 * b2.second, name=f"ns_injd{k}")
+    objs.namespace[f"ns_injc{k}"] = which
+    objs.namespace[f"ns_injd{k}"] = amount
+    var = objs.names[k][pop.celltype.current_input]
+    group.run_regularly(f"{var} += ns_injd{k}(ns_injc{k}(t)*second, i)", dt=g * dt * b2.second,
+                        when="before_groups", name=f"ns_inj{k}", codeobj_class=cls)
+
+
+def _poisson_group(k, pop, clock, cls, dt):
+    """SpikeSourcePoisson: spike with probability rate*dt in steps [start, start + duration).
+
+    A NeuronGroup with an explicit threshold rather than a PoissonGroup, so that
+    per-neuron rates and the start/duration window combine in one object and
+    the window uses whole steps (as numba: steps round(start/dt) to
+    round((start + duration)/dt) - 1)."""
+    import brian2 as b2
+    rate = pop.params["rate"]
+    shared = isinstance(rate, float)
+    model = (f"rate : 1 ({'shared, constant' if shared else 'constant'})\n"
+             f"{tr.POISSON_START} : 1 (shared, constant)\n{tr.POISSON_STOP} : 1 (shared, constant)")
+    cond = (f"timestep(t, dt) >= {tr.POISSON_START} and timestep(t, dt) < {tr.POISSON_STOP} "
+            "and rand() < rate*0.001*(dt/ms)")
+    group = b2.NeuronGroup(pop.size, model, threshold=cond, clock=clock, name=f"ns_p{k}",
+                           codeobj_class=cls)
+    group.rate = rate if shared else np.asarray(rate, dtype=float)
+    start = round(pop.params["start"] / dt)
+    stop = min(round((pop.params["start"] + pop.params["duration"]) / dt), 2**62)
+    setattr(group, tr.POISSON_START, float(start))
+    setattr(group, tr.POISSON_STOP, float(stop))
+    return group
+
+
+def _synapses(objs, j, proj, built, clock, cls):
+    import brian2 as b2
+    post = built.populations[proj.post]
+    code = tr.on_pre(post.celltype, objs.names[proj.post], proj.receptor)
+    dt = built.dt
+    homogeneous = _homogeneous_delay(proj)
+    delay = (int(proj.delay_steps[0]) - 1) * dt * b2.ms if homogeneous else None
+    syn = b2.Synapses(objs.groups[proj.pre], objs.groups[proj.post], model="w : 1", on_pre=code,
+                      delay=delay, clock=clock, name=f"ns_c{j}", codeobj_class=cls)
+    syn.connect(i=np.asarray(proj.pre_idx, dtype=np.int64), j=np.asarray(proj.post_idx, dtype=np.int64))
+    syn.w = np.asarray(proj.weights, dtype=float)
+    if not homogeneous:
+        syn.delay = (np.asarray(proj.delay_steps, dtype=float) - 1.0) * dt * b2.ms
+    return syn
+
+
+def seed_for(built):
+    """A 32-bit seed for Brian2's random numbers (Poisson sources), derived from the network seed."""
+    return int(np.random.SeedSequence(built.seed, spawn_key=(5,)).generate_state(1, np.uint32)[0])
+
+
+def steps_of(times_s, dt_ms):
+    """Brian2 times (seconds) -> integer step numbers."""
+    return np.round(np.asarray(times_s, dtype=float) / (dt_ms * 1e-3)).astype(np.int64)
+
+
+__all__ = ["Objects", "create", "structure", "seed_for", "steps_of", "SCHEDULE"]

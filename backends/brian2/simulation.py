@@ -1,0 +1,349 @@
+"""The brian2 Simulation: the same surface as the numba one, on Brian2 objects.
+
+``device="runtime"``: objects are created once; ``run(ms)`` may be called
+repeatedly (continuation equals one long run) and ``reset()`` restores the
+state stored right after construction (``Network.store``/``restore``).
+
+``device="cpp_standalone"``: Brian2 generates a C++ project, compiles and runs
+it in one go, so one ``run()`` per compile: the objects are created inside
+``run()`` under the standalone device, built in a directory keyed by the
+network's structure (make recompiles only what changed, so a second process or
+a ``reset()`` followed by ``run()`` reuses the compiled objects) and read back.
+A second ``run()`` without ``reset()`` raises ``UnsupportedFeatureError``.
+"""
+import contextlib
+import hashlib
+import os
+
+import numpy as np
+
+from neurosim.cache import cache_dir
+from neurosim.errors import SimulationDivergedError, UnsupportedFeatureError, ValidationError
+from neurosim.random import resolve_values
+from neurosim.results import Results
+
+from . import objects as ob
+
+
+class Brian2Simulation:
+    """A network on Brian2.  ``run(ms)`` returns the Results accumulated since the last reset."""
+
+    backend = "brian2"
+
+    def __init__(self, network, built, device="runtime", target="cython", threads=1, quiet=False,
+                 build_dir=None):
+        self.network, self.built = network, built
+        self.device, self.target, self.threads, self.quiet = device, target, threads, quiet
+        self._seed = ob.seed_for(built)
+        self._objects = None
+        self.build_dir = None
+        if device == "runtime":
+            self._objects = ob.create(built, target)
+            self._objects.network.store("ns_initial")
+            self.method = dict(self._objects.methods)
+        else:
+            key = hashlib.sha256(ob.structure(built).encode()).hexdigest()[:24]
+            self.build_dir = build_dir or cache_dir("brian2", f"standalone_{key}")
+            self.method = {}
+        self.reset()
+
+    # ----------------------------------------------------------------- state
+    def reset(self):
+        """Back to t = 0 with the initial state; recorded data start anew."""
+        import brian2 as b2
+        self._step = 0
+        self._consumed = {}
+        self._pending = {}        # cpp_standalone: values set before the run, (k, var) -> array
+        self._pending_w = {}      # cpp_standalone: weights set before the run, j -> array
+        self._final = None        # cpp_standalone: state after the run
+        if self._objects is not None:
+            self._objects.network.restore("ns_initial")
+            b2.seed(self._seed)
+        self.results = Results(self.built.dt, self._describe_populations())
+
+    def _describe_populations(self):
+        out = {}
+        for pop in self.built.populations:
+            cell = pop.celltype
+            units = {v: cell.variable_unit(v) for v in cell.recordable} if pop.kind == "neuron" else {}
+            out[pop.label] = {"size": pop.size, "cell_type": cell.name, "units": units}
+        return out
+
+    @property
+    def t(self):
+        """Current simulation time in ms."""
+        return self._step * self.built.dt
+
+    @property
+    def brian2_network(self):
+        """The ``brian2.Network`` (runtime device), for inspection."""
+        return None if self._objects is None else self._objects.network
+
+    def _pop_index(self, population):
+        label = population if isinstance(population, str) else getattr(population, "label", None)
+        return self.built.population_index(label)
+
+    def _check_var(self, k, variable, what):
+        pop = self.built.populations[k]
+        if pop.kind != "neuron" or variable not in pop.celltype.recordable:
+            raise ValidationError(f"Population '{pop.label}'", what, f"unknown variable {variable!r}; "
+                                  f"variables: {', '.join(getattr(pop.celltype, 'recordable', [])) or 'none'}")
+        return pop
+
+    def get(self, population, variable):
+        """Current values of a state variable (float64 copy, one per neuron)."""
+        k = self._pop_index(population)
+        pop = self._check_var(k, variable, "get")
+        if self._objects is not None:
+            return self._read(k, variable)
+        if self._final is not None:
+            return self._final[(k, variable)].copy()
+        return np.array(self._pending.get((k, variable), pop.initial[variable]), dtype=np.float64)
+
+    def _read(self, k, variable):
+        group = self._objects.groups[k]
+        name = self._objects.names[k][variable]
+        return np.array(group.variables[name].get_value(), dtype=np.float64)
+
+    def set(self, population, **values):
+        """Set state variables now: number, array (one per neuron) or RandomDistribution."""
+        k = self._pop_index(population)
+        for var, value in values.items():
+            pop = self._check_var(k, var, "set")
+            rng = self.network.rng("initial", 1000 + k)
+            arr = resolve_values(value, pop.size, rng, f"Population '{pop.label}'", var,
+                                 pop.celltype.variable_unit(var))
+            arr = np.broadcast_to(np.asarray(arr, dtype=np.float64), (pop.size,)).copy()
+            if self._objects is not None:
+                self._objects.groups[k].variables[self._objects.names[k][var]].set_value(arr)
+            else:
+                self._refuse_after_standalone_run("set()")
+                self._pending[(k, var)] = arr
+
+    # --------------------------------------------------------------- weights
+    def _projection_index(self, projection):
+        label = projection if isinstance(projection, str) else getattr(projection, "label", None)
+        for j, proj in enumerate(self.built.projections):
+            if proj.label == label:
+                return j
+        raise ValidationError("Simulation", "projection", f"no projection {label!r}; projections: "
+                              f"{', '.join(p.label for p in self.built.projections) or 'none'}")
+
+    def _weights(self, j):
+        if self._objects is not None and j in self._objects.synapses:
+            return np.array(self._objects.synapses[j].variables["w"].get_value(), dtype=np.float64)
+        if self._final is not None and ("w", j) in self._final:
+            return self._final[("w", j)].copy()
+        return np.array(self._pending_w.get(j, self.built.projections[j].weights), dtype=np.float64)
+
+    def get_weights(self, projection, format="array"):
+        """Current weights: 'array' (n_pre, n_post), NaN where there is no synapse, or 'list'
+        rows (pre, post, w); indices within the projection's endpoints."""
+        j = self._projection_index(projection)
+        proj = self.built.projections[j]
+        w = self._weights(j)
+        pre, post = _local(proj)
+        if format == "list":
+            return np.column_stack([pre, post, w])
+        if format != "array":
+            raise ValidationError("Simulation", "get_weights", f"format must be 'array' or 'list' (got {format!r})")
+        n_pre, n_post = _endpoint_sizes(proj, self.built)
+        out = np.full((n_pre, n_post), np.nan)
+        out[pre, post] = w
+        return out
+
+    def set_weights(self, projection, values):
+        """Set weights: a number, an (n_pre, n_post) array, or one value per connection."""
+        j = self._projection_index(projection)
+        proj = self.built.projections[j]
+        pre, post = _local(proj)
+        n_pre, n_post = _endpoint_sizes(proj, self.built)
+        obj = f"Projection '{proj.label}'"
+        arr = np.asarray(values, dtype=float)
+        if arr.ndim == 0:
+            w = np.full(len(pre), float(arr))
+        elif arr.shape == (n_pre, n_post):
+            w = arr[pre, post]
+        elif arr.shape == (len(pre),):
+            w = arr.copy()
+        else:
+            raise ValidationError(obj, "weights", f"must be a number, an array of shape ({n_pre}, {n_post}) "
+                                  f"or one value per connection ({len(pre)}); got shape {arr.shape}")
+        if not np.all(np.isfinite(w)):
+            raise ValidationError(obj, "weights", "must be finite where a synapse exists")
+        if self.built.populations[proj.post].celltype.conductance_based and np.any(w < 0):
+            raise ValidationError(obj, "weights", f"conductance-based synapses need weights >= 0 (got {w.min()})")
+        if self._objects is not None:
+            if j in self._objects.synapses:
+                self._objects.synapses[j].variables["w"].set_value(w)
+        else:
+            self._refuse_after_standalone_run("set_weights()")
+            self._pending_w[j] = w
+
+    # ------------------------------------------------------------------- run
+    def run(self, duration):
+        """Advance by ``duration`` ms; returns the Results of everything since the last reset."""
+        dt = self.built.dt
+        if isinstance(duration, bool) or not isinstance(duration, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(duration) or duration <= 0:
+            raise ValidationError("Simulation", "run", f"duration must be a number > 0 ms (got {duration!r})")
+        n_steps = int(round(duration / dt))
+        if n_steps < 1:
+            raise ValidationError("Simulation", "run", f"duration {duration} ms is shorter than dt = {dt} ms")
+        if self._objects is None:
+            self._refuse_after_standalone_run("a second run()")
+        start = self._step
+        self.results._start_segment(self.t)
+        try:
+            if self._objects is not None:
+                self._objects.network.run(n_steps * dt * 1e-3 * _second(), namespace=self._objects.namespace,
+                                          report=None)
+                done = int(round(float(self._objects.network.t_) / (dt * 1e-3))) - start
+                self._step = start + done
+                self._collect(self._objects, start, self._step, self._read)
+            else:
+                self._run_standalone(n_steps)
+        finally:
+            self.results._end_segment(self.t)
+        self._check_finite()
+        self._sample_weights(start)
+        return self.results
+
+    def _refuse_after_standalone_run(self, what):
+        if self._final is not None:
+            raise UnsupportedFeatureError(
+                "brian2 (cpp_standalone)", f"{what} after the simulation has run",
+                "cpp_standalone compiles and runs the whole simulation in one go: call sim.reset() "
+                "and run the total duration again (the compiled project is reused), or compile "
+                "with device='runtime' for repeated run() calls")
+
+    def _collect(self, objs, start, stop, read):
+        """Move what the monitors recorded in steps [start, stop) into Results."""
+        dt = self.built.dt
+        for k, mon in objs.spike_monitors.items():
+            pop = self.built.populations[k]
+            n0 = self._consumed.get(("spikes", k), 0)
+            ids = np.array(mon.variables["i"].get_value()[n0:], dtype=np.int64)
+            steps = ob.steps_of(mon.variables["t"].get_value()[n0:], dt)
+            self._consumed[("spikes", k)] = n0 + len(ids)
+            keep = pop.record_spikes[ids]
+            self.results._add_spikes(pop.label, (steps[keep] + 1) * dt, ids[keep])
+        for (k, var), (mon, every, indices) in objs.state_monitors.items():
+            pop = self.built.populations[k]
+            n0 = self._consumed.get(("trace", k, var), 0)
+            steps = ob.steps_of(mon.variables["t"].get_value()[n0:], dt)
+            values = np.array(mon.variables[objs.names[k][var]].get_value()[n0:], dtype=np.float64)
+            values = values.reshape(len(steps), len(indices))
+            self._consumed[("trace", k, var)] = n0 + len(steps)
+            # Brian2 samples at the start of steps [start, stop); neurosim's samples are the
+            # states at the ends of steps, t in (start, stop] dt: drop the first, add the last
+            keep = steps > start
+            steps, values = steps[keep], values[keep]
+            if stop % every == 0:
+                steps = np.append(steps, stop)
+                values = np.vstack([values, read(k, var)[indices][None, :]])
+            self.results._add_trace(pop.label, var, steps * dt, values, indices)
+
+    def _sample_weights(self, start):
+        for j, proj in enumerate(self.built.projections):
+            every = getattr(proj, "record_every", 0)
+            if every:
+                weights = self._weights(j)
+                first = (start // every + 1) * every
+                for step in range(first, self._step + 1, every):
+                    self.results._add_weights(proj.label, step * self.built.dt, weights)
+
+    def _check_finite(self):
+        for k, pop in enumerate(self.built.populations):
+            if pop.kind != "neuron":
+                continue
+            for var in pop.celltype.recordable:
+                values = self.get(pop.label, var)
+                bad = np.flatnonzero(~np.isfinite(values))
+                if len(bad):
+                    raise SimulationDivergedError(pop.label, var, self._first_bad_time(pop.label, var), int(bad[0]))
+
+    def _first_bad_time(self, label, var):
+        try:
+            tr = self.results.trace(label, var)
+        except Exception:   # not recorded
+            return self.t
+        bad = np.flatnonzero(~np.all(np.isfinite(tr.values), axis=1))
+        return float(tr.times[bad[0]]) if len(bad) else self.t
+
+    # ------------------------------------------------------- cpp_standalone
+    def _run_standalone(self, n_steps):
+        import brian2 as b2
+        from brian2.devices.device import get_device, reset_device, set_device
+        dt = self.built.dt
+        with _locked(self.build_dir):
+            set_device("cpp_standalone", build_on_run=False, directory=self.build_dir)
+            old_threads = b2.prefs.devices.cpp_standalone.openmp_threads
+            try:
+                b2.prefs.devices.cpp_standalone.openmp_threads = self.threads if self.threads > 1 else 0
+                objs = ob.create(self.built, "standalone")
+                self.method = dict(objs.methods)
+                for (k, var), arr in self._pending.items():
+                    setattr(objs.groups[k], objs.names[k][var], arr)
+                for j, w in self._pending_w.items():
+                    if j in objs.synapses:
+                        objs.synapses[j].w = w
+                b2.seed(self._seed)
+                objs.network.run(n_steps * dt * 1e-3 * _second(), namespace=objs.namespace, report=None)
+                get_device().build(directory=self.build_dir, compile=True, run=True,
+                                   with_output=not self.quiet)
+                final = {}
+                for k, pop in enumerate(self.built.populations):
+                    if pop.kind == "neuron":
+                        for var in pop.celltype.recordable:
+                            name = objs.names[k][var]
+                            final[(k, var)] = np.array(objs.groups[k].variables[name].get_value(),
+                                                       dtype=np.float64)
+                for j, syn in objs.synapses.items():
+                    final[("w", j)] = np.array(syn.variables["w"].get_value(), dtype=np.float64)
+                self._step = n_steps
+                self._collect(objs, 0, n_steps, lambda k, var: final[(k, var)])
+                self._final = final
+            finally:
+                b2.prefs.devices.cpp_standalone.openmp_threads = old_threads
+                get_device().reinit()
+                reset_device()
+
+    def __repr__(self):
+        return (f"Brian2Simulation({len(self.built.populations)} populations, t={self.t:g} ms, "
+                f"device={self.device}{', target=' + self.target if self.device == 'runtime' else ''})")
+
+
+def _second():
+    import brian2 as b2
+    return b2.second
+
+
+def _local(proj):
+    pre = getattr(proj, "pre_local", None)
+    post = getattr(proj, "post_local", None)
+    return (proj.pre_idx if pre is None else pre), (proj.post_idx if post is None else post)
+
+
+def _endpoint_sizes(proj, built):
+    n_pre, n_post = getattr(proj, "n_pre", 0), getattr(proj, "n_post", 0)
+    if not n_pre or not n_post:
+        n_pre, n_post = built.populations[proj.pre].size, built.populations[proj.post].size
+    return n_pre, n_post
+
+
+@contextlib.contextmanager
+def _locked(directory):
+    """One build at a time per build directory (processes share the cache)."""
+    os.makedirs(directory, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:   # not POSIX: no locking
+        yield
+        return
+    with open(os.path.join(directory, ".neurosim.lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,37 @@
+"""Song, Miller & Abbott 2000 on numba against the same experiment written directly in Brian2."""
+import json
+
+import numpy as np
+import pytest
+
+from neurosim.experiments import get_experiment
+from neurosim.experiments.stdp_song2000 import bimodality, run_brian2, run_neurosim
+
+DURATION_MS = 20000.0
+
+
+@pytest.fixture(scope="module")
+def both():
+    return run_neurosim(DURATION_MS, seed=3), run_brian2(DURATION_MS, seed=3)
+
+
+def test_weights_move_to_the_bounds(both):
+    # initial weights are uniform: 20 % lie within 10 % of a bound; STDP pushes more there
+    for out in both:
+        assert bimodality(out["weights"])["fraction_bimodal"] > 0.25   # 0.2 +- 0.013 at the start
+        assert np.all((out["weights"] >= 0) & (out["weights"] <= 1 + 1e-6))
+
+
+def test_numba_agrees_with_brian2(both):
+    ours, ref = (bimodality(o["weights"]) for o in both)
+    assert abs(ours["fraction_near_gmax"] - ref["fraction_near_gmax"]) < 0.1
+    assert abs(ours["fraction_near_0"] - ref["fraction_near_0"]) < 0.1
+    assert abs(both[0]["rate_hz"] - both[1]["rate_hz"]) < 0.25 * both[1]["rate_hz"]
+
+
+def test_experiment_writes_metrics_and_figures(tmp_path):
+    metrics = get_experiment("stdp-song2000").run(str(tmp_path), quick=True)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["fraction_near_gmax"] == metrics["fraction_near_gmax"]
+    assert (tmp_path / "weight_histogram.png").stat().st_size > 1000
+    assert (tmp_path / "weights_over_time.png").stat().st_size > 1000
