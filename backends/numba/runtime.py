@@ -24,3 +24,38 @@ def uniform01(key, step, index):
     z = (z ^ (z >> np.uint64(27))) * _M2
     z = z ^ (z >> np.uint64(31))
     return np.float64(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@numba.njit(cache=True)
+def bernoulli_set(key, step, n, p, out):
+    """Write into ``out`` the sources (of n) that fire in this step, each independently
+    with probability p; returns how many.
+
+    Same distribution as n Bernoulli draws, at a cost proportional to the number
+    that fire: their count is Binomial(n, p) (drawn by inversion), and given the
+    count the set is uniform (distinct indices drawn with rejection).  Use when
+    n * p is small (the caller checks).
+    """
+    q = 1.0 - p
+    pk = q ** n
+    u = uniform01(key, step, n)
+    cdf = pk
+    k = 0
+    while u > cdf and k < n:
+        pk *= (n - k) / (k + 1.0) * p / q
+        cdf += pk
+        k += 1
+    count = 0
+    attempt = 0
+    while count < k:
+        idx = int(uniform01(key, step, n + 1 + attempt) * n)
+        attempt += 1
+        fresh = True
+        for c in range(count):
+            if out[c] == idx:
+                fresh = False
+                break
+        if fresh:
+            out[count] = idx
+            count += 1
+    return count

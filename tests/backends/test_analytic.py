@@ -108,6 +108,9 @@ def test_poisson_rate_and_cv(backend):
     expected = rate * n * duration / 1000.0
     count = len(res.spikes("poisson")[0])
     assert abs(count - expected) < 5 * math.sqrt(expected)
+    # every source fires at the same rate: per-source counts are Poisson (variance = mean)
+    counts = res.spike_counts("poisson")
+    assert abs(counts.var() / counts.mean() - 1.0) < 0.2
     # discrete-time Bernoulli process: CV = sqrt(1 - p) with p = rate * dt
     assert abs(res.cv_isi("poisson") - math.sqrt(1 - rate * 1e-4)) < 0.03
 

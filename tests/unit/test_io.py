@@ -322,3 +322,24 @@ def test_hostile_synapses_refused(tmp_path, mutate):
     path.write_text(json.dumps(data))
     with pytest.raises(ValidationError):
         nio.load_network(path)
+
+
+def shipped_builders():
+    """Every network builder the project ships: models/ and experiments' build_network()."""
+    from neurosim.experiments import EXPERIMENTS, get_experiment
+    builders = [("cuba_network", lambda: cuba_network(n_neurons=1000, p_connect=0.08, seed=2))]
+    for name in sorted(EXPERIMENTS):
+        module = get_experiment(name)
+        if hasattr(module, "build_network"):
+            builders.append((name, module.build_network))
+    return builders
+
+
+@pytest.mark.parametrize("name,builder", shipped_builders(), ids=[n for n, _ in shipped_builders()])
+def test_every_shipped_builder_round_trips(tmp_path, name, builder):
+    built = builder()
+    net = built if isinstance(built, ns.Network) else next(x for x in built if isinstance(x, ns.Network))
+    loaded = nio.load_network(nio.save_network(net, tmp_path / f"{name}.json"))
+    assert nio.network_to_dict(loaded) == nio.network_to_dict(net)
+    first, second = run_all(net, 100.0), run_all(loaded, 100.0)
+    assert_same_run(first, second)

@@ -1,0 +1,23 @@
+"""The support matrix in docs/backends.md is the one the code generates."""
+import re
+from pathlib import Path
+
+from neurosim.backends import support_matrix_markdown
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_backends_doc_matrix_is_generated():
+    text = (ROOT / "docs" / "backends.md").read_text()
+    block = re.search(r"<!-- support-matrix:start -->\n(.*)\n<!-- support-matrix:end -->", text, re.S)
+    assert block, "docs/backends.md lost its support-matrix markers"
+    assert block.group(1).strip() == support_matrix_markdown().strip(), (
+        "docs/backends.md is out of date: paste the output of `neurosim info --markdown` "
+        "between the support-matrix markers")
+
+
+def test_docs_name_files_that_exist():
+    for doc in ("backends.md", "models.md", "file_format.md"):
+        text = (ROOT / "docs" / doc).read_text()
+        for path in re.findall(r"`((?:notebooks|tests|neurosim|docs|models|experiments)/[\w./]+)`", text):
+            assert (ROOT / path).exists(), f"docs/{doc} names {path}, which does not exist"
