@@ -161,7 +161,7 @@ def _statements_text(stmts):
 
 
 def _cell_out(cell, where):
-    if isinstance(cell, SpikeSourceArray) and type(cell) is SpikeSourceArray:
+    if type(cell) is SpikeSourceArray:
         trains = [np.asarray(t, dtype=float).tolist() for t in cell.spike_times]
         return {"type": "SpikeSourceArray", "per_neuron": bool(cell.per_neuron),
                 "spike_times": trains if cell.per_neuron else trains[0]}

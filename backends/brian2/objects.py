@@ -101,7 +101,7 @@ def create(built, target):
     objs.clock = clock
     for k, pop in enumerate(built.populations):
         if pop.kind == "neuron":
-            group = _neuron_group(objs, k, pop, clock, cls)
+            group = _neuron_group(objs, k, pop, clock, cls, dt)
         elif pop.kind == "poisson":
             group = _poisson_group(k, pop, clock, cls, dt)
         else:
@@ -127,7 +127,7 @@ def create(built, target):
     return objs
 
 
-def _neuron_group(objs, k, pop, clock, cls):
+def _neuron_group(objs, k, pop, clock, cls, dt):
     import brian2 as b2
     cell = pop.celltype
     names = tr.Names(tr.model_names(cell))
@@ -137,12 +137,17 @@ def _neuron_group(objs, k, pop, clock, cls):
     ref = pop.refractory_steps
     has_ref = not (isinstance(ref, int) and ref == 0)
     model = tr.neuron_model(cell, names, shared, clamp=has_ref)
+    method, coefficients = tr.METHODS.get(plan["method"]), {}
+    if plan["method"] == "exact":
+        params = {n: v for n, v in pop.params.items() if isinstance(v, float)}
+        lines, coefficients, method = tr.exact_update(cell, names, plan, params, dt, has_ref)
+        model += "".join("\n" + line for line in lines)
     if has_ref:
         model += f"\n{tr.REFRACTORY_STEPS} : 1 ({'shared, constant' if isinstance(ref, int) else 'constant'})"
     group = b2.NeuronGroup(pop.size, model, threshold=tr.threshold(cell, names),
                            reset=tr.reset(cell, names) or None,
                            refractory=f"{tr.REFRACTORY_STEPS}*dt" if has_ref else False,
-                           method=tr.METHODS[plan["method"]], clock=clock, name=f"ns_p{k}",
+                           method=method, clock=clock, name=f"ns_p{k}",
                            codeobj_class=cls)
     if has_ref:
         setattr(group, tr.REFRACTORY_STEPS, np.asarray(ref, dtype=float) + 1.0)
@@ -150,6 +155,8 @@ def _neuron_group(objs, k, pop, clock, cls):
         for var in cell.equations.state:
             if var.clamped:
                 group.variables[names[var.name]].conditional_write = None
+    for name, value in coefficients.items():
+        setattr(group, name, value)
     for name, value in pop.params.items():
         setattr(group, names[name], value if isinstance(value, float) else np.asarray(value, dtype=float))
     for var, values in pop.initial.items():

@@ -168,5 +168,74 @@ def on_pre(cell, names, receptor):
     return f"{names[target]}_post {op} {expr(tree, mapping)}"
 
 
-METHODS = {"exact": "exact", "exponential_euler": "exponential_euler", "euler": "euler",
+METHODS = {"exponential_euler": "exponential_euler", "euler": "euler",
            "rk2": "rk2", "rk4": "rk4"}
+
+
+class ExactUpdate:
+    """A Brian2 state-update method that applies neurosim's propagator (plan 'exact').
+
+    For linear equations with constant coefficients neurosim integrates exactly,
+    x(t + dt) = P x(t) + D u + C (P = exp(A dt), inputs u held over the step),
+    with P, D, C computed numerically once per network (``propagator.py``).
+    Brian2's own ``exact`` method solves the same system symbolically with sympy
+    in every new process (tens of seconds for IF_curr_alpha) and fails where time
+    constants coincide; this method gives Brian2 the numbers instead, as shared
+    constant variables ``nsx_P*``, ``nsx_D*``, ``nsx_C*`` (so the generated code,
+    and Brian2's compiled artefacts, do not depend on their values).
+    """
+
+    __name__ = "neurosim_exact"
+
+    def __init__(self, code):
+        self.code = code
+
+    def __call__(self, equations, variables=None, method_options=None):
+        return self.code
+
+
+def exact_update(cell, names, plan, params, dt, clamp):
+    """(model lines, {variable: value}, ExactUpdate) for an 'exact' plan."""
+    import numpy as np
+
+    from neurosim.backends.numba.propagator import evaluate_texts, exact_propagator
+    from neurosim.equations import sympy_to_tree
+    state = [v.name for v in cell.equations.state]
+    n = len(state)
+    mapping = neuron_mapping(cell, names)
+    P, Q = exact_propagator(plan["A"], params, dt)
+    if "b0" in plan:
+        const = Q @ evaluate_texts(plan["b0"], params)
+        coeff = (Q @ evaluate_texts(plan["b_coeffs"], params).reshape(n, len(plan["inputs"]))
+                 if plan["inputs"] else np.zeros((n, 0)))
+        inputs = [expr(sympy_to_tree(u, cell.name), mapping) for u in plan["inputs"]]
+    else:
+        const, coeff, inputs = np.zeros(n), np.zeros((n, 0)), []
+        for j, text in enumerate(plan["b"]):
+            if text != "0":
+                inputs.append(expr(sympy_to_tree(text, cell.name), mapping))
+                coeff = np.hstack([coeff, Q[:, j:j + 1]])
+    values, lines = {}, []
+    for i, var in enumerate(state):
+        terms = []
+        for j, other in enumerate(state):
+            if P[i, j] != 0.0:
+                values[f"nsx_P{i}_{j}"] = P[i, j]
+                terms.append(f"nsx_P{i}_{j}*{names[other]}")
+        for j, code in enumerate(inputs):
+            if coeff[i, j] != 0.0:
+                values[f"nsx_D{i}_{j}"] = coeff[i, j]
+                terms.append(f"nsx_D{i}_{j}*({code})")
+        if const[i] != 0.0:
+            values[f"nsx_C{i}"] = const[i]
+            terms.append(f"nsx_C{i}")
+        lines.append(f"_{names[var]} = {' + '.join(terms) or '0.0'}")
+    for var in cell.equations.state:
+        name = names[var.name]
+        if var.clamped and clamp:
+            # exact in both cases: 1*new + 0*old while integrating, 0*new + 1*old while held
+            lines.append(f"{name} = int(not_refractory)*_{name} + (1 - int(not_refractory))*{name}")
+        else:
+            lines.append(f"{name} = _{name}")
+    model = [f"{name} : 1 (shared, constant)" for name in values]
+    return model, values, ExactUpdate("\n".join(lines) + "\n")

@@ -179,3 +179,37 @@ def test_get_set_and_record_weights(plastic_backend):
     assert np.allclose(values[-1], sim.get_weights(proj, format="list")[:, 2])
     with pytest.raises(ns.ValidationError, match=r"shape \(4, 4\)"):
         sim.set_weights(proj, np.zeros(7))
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.5, 1.0])
+def test_dendritic_delay_fraction_shifts_the_timing(plastic_backend, fraction):
+    # delay D = 4 ms: the synapse sees pre spikes at t_pre + D and post spikes at t_post + fraction*D,
+    # so the pairing it feels is Δt_syn = t_post - t_pre - (1 - fraction) * D
+    delay, tau = 4.0, 20.0
+    rule = ns.SpikePairRule(tau_plus=tau, tau_minus=tau, A_plus=0.01, A_minus=0.01)
+    net, proj = pairing_network([100.0], [110.0], ns.STDPMechanism(
+        rule, ns.AdditiveWeightDependence(0.0, 1.0), weight=0.5, delay=delay, dendritic_delay_fraction=fraction))
+    sim = ns.compile(net, backend=plastic_backend, numerics="float64")
+    sim.run(300.0)
+    delta = 10.0 - (1 - fraction) * delay
+    assert sim.get_weights(proj)[0, 0] == pytest.approx(0.5 + 0.01 * math.exp(-delta / tau), rel=1e-9)
+
+
+def test_custom_synapse_reads_postsynaptic_voltage(plastic_backend):
+    # a voltage-gated rule the library does not ship: each presynaptic spike changes w by
+    # eta * (v_post - theta), with v_post the membrane potential when the spike arrives;
+    # it delivers nothing (psp = 0), so v relaxes undisturbed
+    rule = ns.SynapseModel(on_pre="w = w + eta*(v_post - theta); psp = 0", parameters={"eta": 0.01, "theta": -60.0},
+                           weight=0.0, delay=1.0)
+    net = ns.Network(dt=0.1, seed=1)
+    pre = net.add(ns.Population(1, ns.SpikeSourceArray(spike_times=[20.0, 40.0]), label="pre"))
+    post = net.add(ns.Population(1, ns.IF_curr_exp(v_rest=-65.0, v_thresh=0.0), label="post"))
+    proj = net.add(ns.Projection(pre, post, ns.AllToAllConnector(), rule))
+    sim = ns.compile(net, backend=plastic_backend, numerics="float64")
+    sim.run(30.0)
+    assert sim.get_weights(proj)[0, 0] == pytest.approx(0.01 * (-65.0 + 60.0))
+    sim.set("post", v=-50.0)
+    sim.run(30.0)
+    # v relaxed from -50 towards -65 with tau_m = 20 ms for 11 ms before the second arrival at 41 ms
+    v_at_arrival = -65.0 + 15.0 * math.exp(-11.0 / 20.0)
+    assert sim.get_weights(proj)[0, 0] == pytest.approx(0.01 * (-5.0) + 0.01 * (v_at_arrival + 60.0), rel=1e-6)

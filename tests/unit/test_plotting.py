@@ -194,6 +194,10 @@ def test_rate_panel(results, big_results):
     fig, (a, b, c) = plt.subplots(3, 1)
     assert plotting.raster(results, ax=[a, b, c], rate_panel=True) == [a, b, c]
     assert c.get_ylabel() == "rate (Hz)"
+    # into a list with one Axes per population: the panel is appended under the last
+    fig, (a, b) = plt.subplots(2, 1)
+    got = plotting.raster(results, ax=[a, b], rate_panel=True)
+    assert got[:2] == [a, b] and got[2].get_ylabel() == "rate (Hz)" and len(fig.axes) == 3
     # binned raster with rate panel, zoomed
     axes = plotting.raster(big_results, populations="exc", rate_panel=True, t_range=(200.0, 800.0))
     assert len(axes[0].images) == 1
