@@ -21,8 +21,9 @@ PROFILE = {
     "description": "embedded Numba CPU kernel (default)",
     "cell_types": "all standard cells and every equation-defined NeuronModel",
     "sources": "SpikeSourcePoisson, SpikeSourceArray, DCSource, StepCurrentSource",
-    "synapse_types": "StaticSynapse",
-    "plasticity": "none yet",
+    "synapse_types": "StaticSynapse, TsodyksMarkramSynapse, STDPMechanism, equation-defined SynapseModel",
+    "plasticity": "SpikePairRule (all-to-all, nearest), PfisterSpikeTripletRule, Vogels2011Rule; "
+                  "additive / multiplicative; custom on_pre / on_post rules (one delay per plastic projection)",
     "equation_defined_models": True,
     "timestep_ms": "any (1e-4 to 10)",
     "delay_range_steps": f"1 to {DEFAULT_MAX_DELAY_STEPS}",
