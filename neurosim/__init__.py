@@ -16,6 +16,7 @@ from .synapses import (AdditiveWeightDependence, MultiplicativeWeightDependence,
 from .neurons import (EIF_cond_exp_isfa_ista, IF_cond_exp, IF_curr_alpha, IF_curr_delta, IF_curr_exp,
                       Izhikevich, NeuronModel)
 from .random import RandomDistribution
+from .io import load_network, save_network
 from .results import Results, load_results
 from .sources import DCSource, SpikeSourceArray, SpikeSourcePoisson, StepCurrentSource
 from .space import Grid2D, Grid3D, Line, RandomStructure
@@ -30,7 +31,7 @@ __all__ = [
     "EIF_cond_exp_isfa_ista", "SpikeSourcePoisson", "SpikeSourceArray", "DCSource", "StepCurrentSource",
     "AllToAllConnector", "OneToOneConnector", "FixedProbabilityConnector", "FixedNumberPreConnector",
     "FixedNumberPostConnector", "FromListConnector", "ArrayConnector",
-    "DistanceDependentProbabilityConnector", "RandomDistribution", "Results", "load_results",
+    "DistanceDependentProbabilityConnector", "RandomDistribution", "Results", "load_results", "load_network", "save_network",
     "Line", "Grid2D", "Grid3D", "RandomStructure",
     "NeurosimError", "ValidationError", "UnsupportedFeatureError", "SimulationDivergedError",
 ]

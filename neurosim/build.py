@@ -230,6 +230,8 @@ def build(net):
     """Resolve a Network into a :class:`BuiltNetwork` (all random draws happen here)."""
     if not net.populations:
         raise ValidationError("Network", "populations", "is empty; add populations with net.add(...)")
+    from .resources import guard_network  # refuse what cannot fit before a connector allocates
+    guard_network(net)
     pops = [build_population(net, k, p) for k, p in enumerate(net.populations)]
     projs = [build_projection(net, k, p, net.populations) for k, p in enumerate(net.projections)]
     return BuiltNetwork(net.dt, net.seed, pops, projs)

@@ -348,6 +348,9 @@ class FromListConnector(Connector):
         if column_names is not None:
             if isinstance(column_names, str):
                 column_names = (column_names,)
+            if not isinstance(column_names, (list, tuple)):
+                raise ValidationError(obj, "column_names", f"must be a sequence of column names, "
+                                      f"valid: {', '.join(self._COLUMNS)} (got {column_names!r})")
             column_names = tuple(column_names)
             for c in column_names:
                 if c not in self._COLUMNS:

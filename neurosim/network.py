@@ -112,6 +112,9 @@ class Population(_Cells):
 
     def __init__(self, size, cellclass, cellparams=None, structure=None, initial_values=None, label=None):
         self.size = _check_size(size)
+        for name, given in (("cellparams", cellparams), ("initial_values", initial_values)):
+            if given is not None and not (isinstance(given, dict) and all(isinstance(k, str) for k in given)):
+                raise ValidationError("Population", name, f"must be a dict of names to values (got {given!r})")
         if isinstance(cellclass, type) and issubclass(cellclass, (StandardCellType, SpikeSource)):
             cellclass = cellclass(**(cellparams or {}))
         elif cellparams:
@@ -351,6 +354,11 @@ class Network:
         else:
             raise ValidationError("Network", "add", f"takes a Population or Projection (got {obj!r})")
         return obj
+
+    def save(self, path):
+        """Write this network as a versioned JSON model file (see docs/file_format.md)."""
+        from .io import save_network
+        return save_network(self, path)
 
     def population(self, label):
         for pop in self.populations:

@@ -70,7 +70,7 @@ class RandomDistribution:
             raise ValidationError(f"RandomDistribution({distribution!r})", "rng",
                                   "an rng is not part of a distribution here; the network's seed "
                                   "drives every random choice (pass rng to draw())")
-        if distribution not in DISTRIBUTIONS:
+        if not isinstance(distribution, str) or distribution not in DISTRIBUTIONS:
             raise ValidationError("RandomDistribution", "distribution",
                                   f"unknown distribution {distribution!r}; valid: "
                                   f"{', '.join(sorted(DISTRIBUTIONS))}")
@@ -121,9 +121,13 @@ class RandomDistribution:
 
         if d in ("uniform", "uniform_int"):
             need(p["high"] > p["low"], "high", f"must be > low = {p['low']:g}")
+            need(math.isfinite(p["high"] - p["low"]), "high", f"high - low must be a finite number "
+                 f"(low = {p['low']:g})")
             if d == "uniform_int":
-                need(p["low"] == int(p["low"]), "low", "must be an integer")
-                need(p["high"] == int(p["high"]), "high", "must be an integer")
+                need(p["low"] == int(p["low"]) and abs(p["low"]) <= 2**62, "low",
+                     "must be an integer between -2**62 and 2**62")
+                need(p["high"] == int(p["high"]) and abs(p["high"]) <= 2**62, "high",
+                     "must be an integer between -2**62 and 2**62")
         elif d in ("normal", "lognormal"):
             need(p["sigma"] >= 0, "sigma", "must be >= 0")
         elif d in ("normal_clipped", "normal_clipped_to_boundary"):
@@ -141,9 +145,9 @@ class RandomDistribution:
             need(p["k"] > 0, "k", "must be > 0")
             need(p["theta"] > 0, "theta", "must be > 0")
         elif d == "poisson":
-            need(p["lambda_"] >= 0, "lambda_", "must be >= 0")
+            need(0 <= p["lambda_"] <= 1e18, "lambda_", "must be between 0 and 1e18")
         elif d == "binomial":
-            need(p["n"] >= 0 and p["n"] == int(p["n"]), "n", "must be an integer >= 0")
+            need(0 <= p["n"] <= 2**62 and p["n"] == int(p["n"]), "n", "must be an integer from 0 to 2**62")
             need(0 <= p["p"] <= 1, "p", "must be in [0, 1]")
         elif d == "vonmises":
             need(p["kappa"] >= 0, "kappa", "must be >= 0")

@@ -34,8 +34,9 @@ CHUNK_STEPS = 2000             # steps per kernel call (as backends/numba/simula
 MIN_SPIKE_BUFFER = 1 << 20     # spike output buffer entries (as backends/numba/simulation.py)
 OUT_BYTES_PER_SPIKE = 16       # out_step int64 + out_pop int32 + out_id int32
 MAX_DELAY_STEPS = 2**15 - 1    # as neurosim.build.DEFAULT_MAX_DELAY_STEPS
-# bytes per synapse kept by build(): pre_idx, post_idx (int64), weights (float64), delay_steps (int64)
-BUILT_BYTES_PER_SYNAPSE = 32
+# bytes per synapse kept by build(): pre_idx, post_idx, pre_local, post_local (int64),
+# weights (float64), delay_steps (int64)
+BUILT_BYTES_PER_SYNAPSE = 48
 # temporaries while build() makes one projection: connector output (2 x int64),
 # indexed copies (2 x int64), float64 delays before rounding
 TRANSIENT_BYTES_PER_SYNAPSE = 40
@@ -256,6 +257,9 @@ def network_breakdown(network, dtype_bytes=4):
         hetero_delay = not _is_scalar(proj.synapse_type.delay) and proj.synapse_type.delay is not None
         kernel = KERNEL_COPIES * (4 + dtype_bytes + (2 if hetero_delay else 0))
         per_syn = BUILT_BYTES_PER_SYNAPSE + TRANSIENT_BYTES_PER_SYNAPSE + kernel
+        if getattr(proj.synapse_type, "plastic", False):
+            n_vars = len(getattr(getattr(proj.synapse_type, "equations", None), "variables", {}))
+            per_syn += _plastic_bytes_per_synapse(n_vars, dtype_bytes)
         parts[f"projection '{proj.label}' ({syn:.3g} synapses)"] = (
             syn * per_syn + (proj.presynaptic_population.size + 1) * 8 * KERNEL_COPIES)
         delay_ms = _delay_upper_ms(proj.synapse_type.delay, dt)
@@ -275,6 +279,12 @@ def network_breakdown(network, dtype_bytes=4):
         parts["ring buffers and spike histories"] = sum(ring.values())
     parts["spike output buffer"] = max(MIN_SPIKE_BUFFER, 4 * n_recorded) * OUT_BYTES_PER_SPIKE
     return parts
+
+
+def _plastic_bytes_per_synapse(n_vars, dtype_bytes):
+    """Plastic synapses: weight and variables (mutable), last-update time (float64),
+    post-sorted synapse index (int64) and source (int32); float64 initial values at build."""
+    return (MUTABLE_COPIES * (dtype_bytes * (1 + n_vars) + 8) + KERNEL_COPIES * (8 + 4) + 8 * n_vars)
 
 
 def estimate_network(network, dtype_bytes=4):
@@ -331,11 +341,16 @@ def memory_breakdown(built, dtype_bytes=4):
             MUTABLE_COPIES * length * pop.size * dtype_bytes)
     for proj in built.projections:
         syn = len(proj.pre_idx)
-        held = sum(_nbytes(a) for a in (proj.pre_idx, proj.post_idx, proj.weights, proj.delay_steps))
+        held = sum(_nbytes(a) for a in (proj.pre_idx, proj.post_idx, proj.weights, proj.delay_steps,
+                                        getattr(proj, "pre_local", None), getattr(proj, "post_local", None)))
+        syn_vars = getattr(proj, "syn_initial", None) or {}
+        held += sum(_nbytes(a) for a in syn_vars.values())
         d = proj.delay_steps
         hetero_delay = len(d) > 0 and not bool(np.all(d == d[0]))
         n_pre = built.populations[proj.pre].size
         kernel = KERNEL_COPIES * (syn * (4 + dtype_bytes + (2 if hetero_delay else 0)) + (n_pre + 1) * 8)
+        if getattr(proj, "synapse", None) is not None:
+            kernel += syn * (_plastic_bytes_per_synapse(len(syn_vars), dtype_bytes) - 8 * len(syn_vars))
         parts[f"projection '{proj.label}' ({syn} synapses)"] = held + kernel + 8 * syn  # + CSR sort order
     parts["spike output buffer"] = max(MIN_SPIKE_BUFFER, 4 * n_recorded) * OUT_BYTES_PER_SPIKE
     return parts
@@ -350,5 +365,18 @@ def estimate_memory(built_network, dtype_bytes=4):
     return int(sum(memory_breakdown(built_network, dtype_bytes).values()))
 
 
+def guard_network(network, dtype_bytes=4):
+    """Refuse ``network`` (before building it) if :func:`estimate_network` exceeds the limit."""
+    parts = network_breakdown(network, dtype_bytes)
+    return check_fits(int(sum(parts.values())), f"Network '{network.label}'", parts)
+
+
+def guard_built(built, dtype_bytes=4, label="network"):
+    """Refuse a built network whose :func:`estimate_memory` exceeds the limit."""
+    parts = memory_breakdown(built, dtype_bytes)
+    return check_fits(int(sum(parts.values())), f"Network '{label}' (built)", parts)
+
+
 __all__ = ["estimate_network", "estimate_memory", "network_breakdown", "memory_breakdown",
-           "expected_synapses", "available_memory", "check_fits", "format_bytes", "FRACTION"]
+           "expected_synapses", "available_memory", "check_fits", "guard_network", "guard_built",
+           "format_bytes", "FRACTION"]

@@ -283,7 +283,11 @@ class Results:
         return self.spike_counts(label) / (duration / 1000.0)
 
     def mean_rate(self, label, t_start=None, t_stop=None):
-        """Mean rate in Hz: spikes / size / duration (s), optionally in [t_start, t_stop) ms."""
+        """Mean rate in Hz: spikes / size / duration (s), optionally in (t_start, t_stop] ms.
+
+        The window is open on the left because a spike is stamped at the end of the
+        step in which it happened: a run from t0 to t1 records spikes in (t0, t1].
+        """
         size = self._pop(label)["size"]
         lo = -np.inf if t_start is None else float(t_start)
         hi = np.inf if t_stop is None else float(t_stop)
@@ -291,13 +295,13 @@ class Results:
                        for s in self._segments)
         if duration <= 0 or size == 0:
             raise ValidationError("Results", "mean_rate",
-                                  f"no recorded time in [{t_start}, {t_stop}) ms "
+                                  f"no recorded time in ({t_start}, {t_stop}] ms "
                                   f"for population '{label}'")
         times, _ = self.spikes(label)
         if t_start is None and t_stop is None:
             n = times.size
         else:
-            n = int(np.count_nonzero((times >= lo) & (times < hi)))
+            n = int(np.count_nonzero((times > lo) & (times <= hi)))
         return n / size / (duration / 1000.0)
 
     def cv_isi(self, label):
