@@ -4,7 +4,7 @@ or through PyNN on SpiNNaker, NEST and Brian2.
 Units are PyNN's: ms, mV, nA, nF, uS, Hz.  Plain floats are taken in these
 units; ``quantities`` objects are converted.
 """
-from .compiler import compile
+from .compiler import compile, restore
 from .connectors import (AllToAllConnector, ArrayConnector, DistanceDependentProbabilityConnector,
                          FixedNumberPostConnector, FixedNumberPreConnector, FixedProbabilityConnector,
                          FromListConnector, OneToOneConnector)
@@ -24,7 +24,7 @@ from .space import Grid2D, Grid3D, Line, RandomStructure
 __version__ = "0.1.0"
 
 __all__ = [
-    "compile", "Network", "Population", "PopulationView", "Projection", "StaticSynapse",
+    "compile", "restore", "Network", "Population", "PopulationView", "Projection", "StaticSynapse",
     "SynapseModel", "STDPMechanism", "SpikePairRule", "PfisterSpikeTripletRule", "Vogels2011Rule",
     "AdditiveWeightDependence", "MultiplicativeWeightDependence", "TsodyksMarkramSynapse",
     "NeuronModel", "IF_curr_exp", "IF_cond_exp", "IF_curr_alpha", "IF_curr_delta", "Izhikevich",

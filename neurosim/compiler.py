@@ -13,3 +13,26 @@ def compile(network, backend="numba", **options):
         raise ValidationError("compile", "network", f"must be a neurosim Network (got {network!r})")
     module = get_backend(backend)
     return module.compile(network, **options)
+
+
+def restore(path, quiet=False):
+    """Recreate a Simulation from ``sim.checkpoint(path)``; it continues exactly where the
+    checkpoint was taken (recorded data start anew from that time)."""
+    import json
+
+    import numpy as np
+
+    from neurosim.io import network_from_dict
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(bytes(data["meta"]).decode())
+            arrays = {k: data[k] for k in data.files if k.startswith("a_")}
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValidationError("restore", "path", f"{path!r} is not a neurosim checkpoint ({exc})") from None
+    if meta.get("format") != "neurosim-checkpoint" or meta.get("version") != 1:
+        raise ValidationError("restore", "path", f"{path!r} is not a version-1 neurosim checkpoint")
+    network = network_from_dict(meta["network"])
+    sim = compile(network, backend=meta["backend"], numerics=meta["numerics"], threads=meta["threads"],
+                  quiet=quiet)
+    sim._restore_arrays(meta["step"], arrays)
+    return sim
