@@ -17,6 +17,7 @@ from collections import namedtuple
 import numpy as np
 
 from .errors import NeurosimError, ValidationError
+from .streaming import DiskColumn, Stream
 
 FORMAT = "neurosim-results"
 FORMAT_VERSION = 1
@@ -41,6 +42,10 @@ class _Segment:
         if entry is None:
             return np.zeros(0, np.float64), np.zeros(0, np.int64)
         times_chunks, ids_chunks, merged = entry
+        if times_chunks and isinstance(times_chunks[0], DiskColumn):   # streamed: read, keep on disk
+            times, ids = times_chunks[0].read(), ids_chunks[0].read()
+            order = np.lexsort((ids, times))
+            return times[order], ids[order]
         if not merged:
             times = np.concatenate(times_chunks) if times_chunks else np.zeros(0, np.float64)
             ids = np.concatenate(ids_chunks) if ids_chunks else np.zeros(0, np.int64)
@@ -52,6 +57,9 @@ class _Segment:
     def merged_trace(self, key):
         """Concatenate trace chunks (once); returns (times, values, indices)."""
         entry = self.traces[key]
+        if isinstance(entry["times"][0], DiskColumn):   # streamed: read, keep on disk
+            times = entry["times"][0].read()
+            return times, entry["values"][0].read().reshape(times.size, -1), entry["indices"]
         if len(entry["times"]) > 1:
             entry["times"] = [np.concatenate(entry["times"])]
             entry["values"] = [np.concatenate(entry["values"], axis=0)]
@@ -84,6 +92,11 @@ class Results:
             offset += size
         self._segments = []
         self._weights = {}   # projection label -> ([times], [weights per connection])
+        self._stream = None  # a streaming.Stream when data go to disk during the run
+
+    def _stream_to(self, directory):
+        """Backend side: append every later chunk to files in ``directory`` (bounded memory)."""
+        self._stream = Stream(directory)
 
     # ---------------------------------------------------------------- backend side
 
@@ -111,6 +124,14 @@ class Results:
         if ids.size and (ids.min() < 0 or ids.max() >= size):
             raise ValidationError("Results", "_add_spikes",
                                   f"ids out of range [0, {size}) for population '{label}'")
+        if self._stream is not None:
+            if label not in seg.spikes:
+                n = len(self._segments)
+                seg.spikes[label] = [[self._stream.column(f"seg{n}_{label}_times", np.float64)],
+                                     [self._stream.column(f"seg{n}_{label}_ids", np.int64)], False]
+            seg.spikes[label][0][0].append(times)
+            seg.spikes[label][1][0].append(ids)
+            return
         entry = seg.spikes.setdefault(label, [[], [], False])
         entry[0].append(times)
         entry[1].append(ids)
@@ -135,6 +156,15 @@ class Results:
                                   f"indices out of range [0, {pop['size']}) for '{label}'")
         key = (label, str(var))
         entry = seg.traces.get(key)
+        if self._stream is not None:
+            if entry is None:
+                n = len(self._segments)
+                entry = seg.traces[key] = {"indices": indices, "dtype": values.dtype,
+                                           "times": [self._stream.column(f"seg{n}_{label}_{var}_t", np.float64)],
+                                           "values": [self._stream.column(f"seg{n}_{label}_{var}_v", values.dtype)]}
+            entry["times"][0].append(times)
+            entry["values"][0].append(values.ravel())
+            return
         if entry is None:
             seg.traces[key] = {"times": [times], "values": [values], "indices": indices}
         elif not np.array_equal(entry["indices"], indices):

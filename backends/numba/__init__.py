@@ -57,11 +57,13 @@ def _load_kernel(source):
     return module.run_chunk, path
 
 
-def compile(network, threads=1, numerics="float32", quiet=False):
+def compile(network, threads=1, numerics="float32", quiet=False, record_to=None):
     """Build the network and compile its kernel; returns a NumbaSimulation.
 
     threads: number of threads for the neuron updates (results do not depend on it).
     numerics: 'float32' (default, fastest) or 'float64'.
+    record_to: a directory; recorded spikes and traces are appended to files there
+    chunk by chunk during the run (memory stays bounded, nothing is lost on interruption).
     """
     if numerics not in NUMERICS:
         raise ValidationError("numba backend", "numerics", f"must be one of {', '.join(NUMERICS)} "
@@ -74,6 +76,6 @@ def compile(network, threads=1, numerics="float32", quiet=False):
     builder = generate(built, NUMERICS[numerics], parallel=threads > 1)
     source = builder.source(_runtime_hash())
     kernel, path = _load_kernel(source)
-    sim = NumbaSimulation(network, built, kernel, builder, NUMERICS[numerics], threads, quiet)
+    sim = NumbaSimulation(network, built, kernel, builder, NUMERICS[numerics], threads, quiet, record_to)
     sim.kernel_path = path
     return sim

@@ -18,9 +18,10 @@ class NumbaSimulation:
 
     backend = "numba"
 
-    def __init__(self, network, built, kernel, builder, dtype, threads, quiet=False):
+    def __init__(self, network, built, kernel, builder, dtype, threads, quiet=False, record_to=None):
         self.network, self.built, self._kernel = network, built, kernel
         self._dtype, self.threads, self.quiet = dtype, threads, quiet
+        self.record_to = record_to
         self._parallel = builder.uses_prange
         self._arg_names = list(builder.args)
         self._initial = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in builder.args.items()}
@@ -50,7 +51,15 @@ class NumbaSimulation:
         self._args["out_pop"] = np.zeros(cap, dtype=np.int32)
         self._args["out_id"] = np.zeros(cap, dtype=np.int32)
         self._step = 0
-        self.results = Results(self.built.dt, self._describe_populations())
+        self.results = self._new_results()
+
+    def _new_results(self):
+        results = Results(self.built.dt, self._describe_populations())
+        if self.record_to is not None:
+            import os
+            import time
+            results._stream_to(os.path.join(self.record_to, time.strftime("run_%Y%m%d_%H%M%S_") + f"{id(results):x}"))
+        return results
 
     def _describe_populations(self):
         out = {}
@@ -114,7 +123,7 @@ class NumbaSimulation:
                 raise ValidationError("checkpoint", name, "is missing or has the wrong shape for this network")
             self._args[name][...] = arrays[f"a_{name}"]
         self._step = int(step)
-        self.results = Results(self.built.dt, self._describe_populations())
+        self.results = self._new_results()
 
     # --------------------------------------------------------------- weights
     def _projection_index(self, projection):
