@@ -12,8 +12,11 @@ from neurosim.errors import ValidationError
 
 #: experiment name -> module that implements it
 EXPERIMENTS = {
+    "ca3-cam": "neurosim.experiments.ca3_cam",
     "cuba": "neurosim.experiments.cuba",
     "stdp-song2000": "neurosim.experiments.stdp_song2000",
+    "htm-nyc-taxi": "neurosim.experiments.htm_nyc_taxi",
+    "htm-nab": "neurosim.experiments.htm_nab",
 }
 
 
