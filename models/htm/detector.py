@@ -1,0 +1,96 @@
+"""HTM anomaly detector for NAB: encoders -> spatial pooler -> temporal memory -> raw anomaly ->
+anomaly likelihood, as Numenta's NAB detectors (``nab/detectors/numenta/numentaTM_detector.py``
+with NuPIC's ``getScalarMetricWithTimeOfDayAnomalyParams`` "tm_cpp" parameter set; htm.core's
+``htmcore_detector.py`` follows the same recipe):
+
+* value: random distributed scalar encoder, 400 bits, 21 active, resolution
+  max(0.001, range / 130) where the range is the file's [min, max] padded by 20 % each side;
+* timestamp: time of day, 21 bits, radius 9.49 h;
+* spatial pooler: 2048 columns, 40 active, potentialPct 0.8, synPermConnected 0.2,
+  increments 0.003 / 0.0005, no boosting, learning throughout;
+* temporal memory: 32 cells per column, activation threshold 20, min threshold 13, 31 new
+  synapses, initial permanence 0.24, +0.04 / -0.008, predicted-segment decrement 0.001,
+  128 segments x 128 synapses;
+* anomaly likelihood with learningPeriod = probationary period / 2, estimationSamples = the rest,
+  re-estimated every 100 records; the score is its log-likelihood;
+* a value more than 5 % of the range seen so far outside that range scores 1 ("spatial anomaly").
+
+Any temporal memory with ``compute(active_columns, learn)`` and an ``anomaly`` attribute can be
+passed in (e.g. a spiking one).
+"""
+import math
+
+import numpy as np
+
+from .encoders import RDSE, DateEncoder, concatenate
+from .nab import AnomalyLikelihood
+from .spatial_pooler import SpatialPooler
+from .temporal_memory import TemporalMemory
+
+__all__ = ["NAB_PARAMS", "HTMAnomalyDetector", "detect_series"]
+
+NAB_PARAMS = {
+    "value": {"size": 400, "activeBits": 21, "numBuckets": 130, "minResolution": 0.001, "padding": 0.2, "seed": 42},
+    "time": {"timeOfDay": (21, 9.49)},
+    "sp": dict(columnDimensions=(2048,), potentialPct=0.8, localAreaDensity=0, numActiveColumnsPerInhArea=40,
+               synPermConnected=0.2, synPermActiveInc=0.003, synPermInactiveDec=0.0005, boostStrength=0.0,
+               seed=1956),
+    "tm": dict(cellsPerColumn=32, activationThreshold=20, minThreshold=13, maxNewSynapseCount=31,
+               initialPermanence=0.24, connectedPermanence=0.5, permanenceIncrement=0.04,
+               permanenceDecrement=0.008, predictedSegmentDecrement=0.001, maxSegmentsPerCell=128,
+               maxSynapsesPerSegment=128, seed=1960),
+    "likelihood": {"reestimationPeriod": 100},
+    "spatial_tolerance": 0.05,
+}
+
+
+class HTMAnomalyDetector:
+    def __init__(self, input_min, input_max, probationary_period, params=None, use_likelihood=True,
+                 use_spatial=True, temporal_memory=None):
+        p = params or NAB_PARAMS
+        vp = p["value"]
+        pad = abs(input_max - input_min) * vp["padding"]
+        lo, hi = input_min - pad, input_max + pad
+        if lo == hi:
+            hi = lo + 1
+        resolution = max(vp["minResolution"], (hi - lo) / vp["numBuckets"])
+        self.value_encoder = RDSE(vp["size"], activeBits=vp["activeBits"], resolution=resolution, seed=vp["seed"])
+        self.time_encoder = DateEncoder(**p["time"])
+        self.sizes = [self.value_encoder.size, self.time_encoder.size]
+        self.sp = SpatialPooler(inputDimensions=(sum(self.sizes),), potentialRadius=sum(self.sizes), **p["sp"])
+        self.tm = temporal_memory or TemporalMemory(columns=self.sp.numColumns, **p["tm"])
+        self.use_likelihood, self.use_spatial = use_likelihood, use_spatial
+        learning = int(math.floor(probationary_period / 2.0))
+        self.likelihood = AnomalyLikelihood(learningPeriod=learning,
+                                            estimationSamples=int(probationary_period) - learning,
+                                            **p["likelihood"])
+        self.tolerance = p["spatial_tolerance"]
+        self.min_seen = self.max_seen = None
+
+    def handle(self, timestamp, value):
+        """Process one record (``timestamp`` a datetime); returns (final score, raw anomaly)."""
+        bits = concatenate([self.value_encoder.encode(value), self.time_encoder.encode(timestamp)], self.sizes)
+        self.tm.compute(self.sp.compute(bits, learn=True), learn=True)
+        raw = float(self.tm.anomaly)
+        spatial = False
+        if self.use_spatial:
+            if self.min_seen is not None and self.min_seen != self.max_seen:
+                tol = (self.max_seen - self.min_seen) * self.tolerance
+                spatial = value > self.max_seen + tol or value < self.min_seen - tol
+            self.max_seen = value if self.max_seen is None else max(self.max_seen, value)
+            self.min_seen = value if self.min_seen is None else min(self.min_seen, value)
+        score = raw
+        if self.use_likelihood:
+            score = self.likelihood.computeLogLikelihood(self.likelihood.anomalyProbability(value, raw, timestamp))
+        return (1.0 if spatial else score), raw
+
+
+def detect_series(timestamps, values, probationary_period, **kwargs):
+    """Run a fresh detector over a series; returns (final scores, raw anomaly scores)."""
+    values = np.asarray(values, dtype=float)
+    det = HTMAnomalyDetector(float(values.min()), float(values.max()), probationary_period, **kwargs)
+    times = np.asarray(timestamps).astype("datetime64[s]").astype(object)
+    scores, raws = np.zeros(len(values)), np.zeros(len(values))
+    for i, (t, v) in enumerate(zip(times, values)):
+        scores[i], raws[i] = det.handle(t, float(v))
+    return scores, raws

@@ -1,0 +1,42 @@
+"""The htm-nyc-taxi and htm-nab experiments in quick mode: files, keys and sane numbers."""
+import csv
+import json
+
+import pytest
+
+from neurosim.experiments import EXPERIMENTS, get_experiment, list_experiments
+
+
+def test_registered():
+    assert "htm-nyc-taxi" in EXPERIMENTS and "htm-nab" in EXPERIMENTS
+    names = dict(list_experiments())
+    assert "NYC taxi" in names["htm-nyc-taxi"] and "NAB" in names["htm-nab"]
+
+
+@pytest.mark.slow
+def test_nyc_taxi_quick(tmp_path):
+    metrics = get_experiment("htm-nyc-taxi").run(str(tmp_path), quick=True)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["nrmse"] == metrics["nrmse"] and saved["mape"] == metrics["mape"]
+    assert saved["n_points"] == 17520 - 10000
+    assert saved["shift_nrmse"] == pytest.approx(0.927, abs=1e-3)
+    assert saved["nrmse"] < 0.5 and saved["mape"] < 0.15          # far better than the shift baseline
+    for fig in ("prediction.png", "nrmse_over_time.png", "comparison.png"):
+        assert (tmp_path / fig).stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_nab_quick(tmp_path):
+    metrics = get_experiment("htm-nab").run(str(tmp_path), quick=True)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["standard"] == metrics["standard"]
+    for key in ("standard", "reward_low_FP_rate", "reward_low_FN_rate", "wall_s"):
+        assert key in saved
+    assert 0 < saved["standard"] <= 100 and saved["comparable_to_scoreboard"] is False
+    assert saved["n_files"] == 4
+    path = tmp_path / "results" / "neurosimHTM" / "realTraffic" / "neurosimHTM_speed_7578.csv"
+    with open(path) as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["timestamp", "value", "anomaly_score", "label"] and len(rows) == 1128
+    assert all(0.0 <= float(r[2]) <= 1.0 for r in rows[1:]) and {r[3] for r in rows[1:]} == {"0", "1"}
+    assert (tmp_path / "scores.png").stat().st_size > 1000 and (tmp_path / "example.png").stat().st_size > 1000
