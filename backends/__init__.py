@@ -8,7 +8,9 @@ import importlib
 
 from neurosim.errors import ValidationError
 
-BACKENDS = {"numba": "neurosim.backends.numba", "brian2": "neurosim.backends.brian2"}
+BACKENDS = {"numba": "neurosim.backends.numba", "brian2": "neurosim.backends.brian2",
+            "nest": "neurosim.backends.pynn.nest", "pynn-brian2": "neurosim.backends.pynn.brian2",
+            "spinnaker": "neurosim.backends.pynn.spinnaker"}
 
 
 def get_backend(name):
@@ -25,7 +27,8 @@ def describe_backends():
     for name, module_name in BACKENDS.items():
         try:
             module = importlib.import_module(module_name)
-            rows.append({"name": name, "installed": True, "version": _version(name),
+            version = module.backend_version() if hasattr(module, "backend_version") else _version(name)
+            rows.append({"name": name, "installed": True, "version": version,
                          "capabilities": dict(module.PROFILE)})
         except ImportError as exc:
             rows.append({"name": name, "installed": False, "version": None,

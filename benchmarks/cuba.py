@@ -26,18 +26,16 @@ simulation runs in a separate binary, reported as "child RSS" (that maximum also
 covers the compiler processes, so it is an upper bound for the binary).
 """
 
-import argparse
-import json
 import os
-import platform
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
 _T0 = time.perf_counter()
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # run from anywhere
+import harness  # benchmarks/harness.py: one subprocess per engine, the table
 
 VARIANT = (
     "Brian2 examples/CUBA.py variant: 4000 LIF (3200 exc / 800 inh), Bernoulli p=0.02 "
@@ -59,18 +57,8 @@ ENGINES = {
     "brian2-cpp-2": "Brian2 cpp_standalone, 2 OpenMP threads",
     "brian2-cython": "Brian2 runtime, Cython code generation",
 }
-DEFAULT_ENGINES = list(ENGINES)
 QUICK_ENGINES = ["neurosim-numba-1", "brian2-cython"]
 REFERENCE = "neurosim-numba-1"
-MARKER = "BENCH_RESULT "
-
-
-def _peak_rss_mb(who):
-    # ru_maxrss is in kilobytes on Linux (bytes on macOS)
-    value = resource.getrusage(who).ru_maxrss
-    if sys.platform == "darwin":
-        value /= 1024.0
-    return value / 1024.0
 
 
 # --------------------------------------------------------------------------- engines
@@ -200,148 +188,32 @@ def run_brian2_cython(duration, cache_dir):
     }
 
 
-def child_main(engine, duration, cache_dir):
+def run_engine(engine, duration, cache_dir):
     if engine == "neurosim-numba-1":
-        out = run_neurosim(duration, 1, cache_dir)
-    elif engine == "neurosim-numba-2":
-        out = run_neurosim(duration, 2, cache_dir)
-    elif engine == "brian2-cpp-1":
-        out = run_brian2_cpp(duration, 1, cache_dir)
-    elif engine == "brian2-cpp-2":
-        out = run_brian2_cpp(duration, 2, cache_dir)
-    elif engine == "brian2-cython":
-        out = run_brian2_cython(duration, cache_dir)
-    else:
-        raise SystemExit(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
-    out["engine"] = engine
-    out["duration_ms"] = duration
-    out["total_s"] = time.perf_counter() - _T0
-    out["peak_rss_mb"] = _peak_rss_mb(resource.RUSAGE_SELF)
-    out["child_rss_mb"] = _peak_rss_mb(resource.RUSAGE_CHILDREN)
-    out["mean_rate_hz"] = out["spikes"] / (N_TOTAL * duration / 1000.0)
-    print(MARKER + json.dumps(out), flush=True)
+        return run_neurosim(duration, 1, cache_dir)
+    if engine == "neurosim-numba-2":
+        return run_neurosim(duration, 2, cache_dir)
+    if engine == "brian2-cpp-1":
+        return run_brian2_cpp(duration, 1, cache_dir)
+    if engine == "brian2-cpp-2":
+        return run_brian2_cpp(duration, 2, cache_dir)
+    return run_brian2_cython(duration, cache_dir)
 
 
-# --------------------------------------------------------------------------- parent
-
-def run_engine(engine, args, cache_root):
-    cmd = [sys.executable, os.path.abspath(__file__), "--engine", engine,
-           "--duration", repr(float(args.duration))]
-    if cache_root:
-        cache_dir = os.path.join(cache_root, engine)
-        os.makedirs(cache_dir, exist_ok=True)
-        cmd += ["--cache-dir", cache_dir]
-    env = dict(os.environ)
+def _engine_env(engine):
     if engine.startswith("brian2-cpp"):
-        env["OMP_NUM_THREADS"] = engine.rsplit("-", 1)[1]
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                              timeout=args.timeout)
-    except subprocess.TimeoutExpired:
-        return {"engine": engine, "error": f"timed out after {args.timeout} s"}
-    wall = time.perf_counter() - t0
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(MARKER):
-            result = json.loads(line[len(MARKER):])
-            result["process_s"] = wall
-            return result
-    tail = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["?"])
-    return {"engine": engine,
-            "error": f"exit code {proc.returncode}: {tail[-1][:200]}",
-            "stderr_tail": "\n".join(tail[-15:])}
+        return {"OMP_NUM_THREADS": engine.rsplit("-", 1)[1]}
+    return {}
 
 
-def _fmt(value, spec=".3f"):
-    return "-" if value is None else format(value, spec)
-
-
-def print_table(results, quick):
-    ref = next((r for r in results if r["engine"] == REFERENCE and "error" not in r), None)
-    header = (f"{'engine':<18} {'import s':>8} {'build s':>8} {'compile s':>9} {'run s':>8} {'total s':>8} "
-              f"{'RSS MB':>7} {'child MB':>8} {'spikes':>8} {'rate Hz':>7} {'run/ref':>8}")
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        if "error" in r:
-            print(f"{r['engine']:<18} FAILED: {r['error']}")
-            continue
-        ratio = None
-        if ref is not None and ref["run_s"] > 0:
-            ratio = r["run_s"] / ref["run_s"]
-        print(f"{r['engine']:<18} {_fmt(r.get('import_s')):>8} {_fmt(r['build_s']):>8} {_fmt(r['compile_s']):>9} "
-              f"{_fmt(r['run_s']):>8} {_fmt(r['total_s']):>8} {_fmt(r['peak_rss_mb'], '.0f'):>7} "
-              f"{_fmt(r['child_rss_mb'], '.0f'):>8} {r['spikes']:>8d} "
-              f"{_fmt(r['mean_rate_hz'], '.2f'):>7} {_fmt(ratio, '.2f'):>8}")
-    if ref is None:
-        print(f"(no ratios: the reference engine {REFERENCE} did not run)")
-    else:
-        print(f"run/ref = run-only time / run-only time of {REFERENCE} "
-              f"(>1: slower than neurosim)")
-    if quick:
-        print("(--quick is a smoke run: the times are not meant for comparison)")
+BENCH = harness.Bench(
+    name="cuba", description=__doc__.splitlines()[0], variant=VARIANT, engines=ENGINES,
+    quick_engines=QUICK_ENGINES, reference=REFERENCE, n_neurons=N_TOTAL, seed=SEED,
+    child=run_engine, script=__file__, t0=_T0, env=_engine_env)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=None,
-                        help="biological time in ms (default 10000; 200 with --quick)")
-    parser.add_argument("--engines", default=None,
-                        help="comma-separated subset of: " + ", ".join(ENGINES))
-    parser.add_argument("--quick", action="store_true",
-                        help="CI smoke run: 200 ms, neurosim-numba-1 and brian2-cython")
-    parser.add_argument("--cold", action="store_true",
-                        help="start every engine with empty compile caches")
-    parser.add_argument("--timeout", type=float, default=1800.0,
-                        help="seconds allowed per engine (default 1800)")
-    parser.add_argument("--json", default=None, help="also write all results to this file")
-    parser.add_argument("--engine", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--cache-dir", default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-
-    if args.duration is None:
-        args.duration = 200.0 if args.quick else 10000.0
-    if args.duration <= 0:
-        parser.error("--duration must be positive")
-
-    if args.engine:
-        child_main(args.engine, args.duration, args.cache_dir)
-        return 0
-
-    if args.engines:
-        engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    else:
-        engines = QUICK_ENGINES if args.quick else DEFAULT_ENGINES
-    unknown = [e for e in engines if e not in ENGINES]
-    if unknown:
-        parser.error(f"unknown engine(s) {', '.join(unknown)}; valid: {', '.join(ENGINES)}")
-
-    print(VARIANT)
-    print(f"duration {args.duration:g} ms, dt 0.1 ms, seed {SEED}, "
-          f"{'cold (empty caches)' if args.cold else 'warm caches where they exist'}")
-    print(f"python {platform.python_version()}, {platform.machine()}, "
-          f"{os.cpu_count()} CPUs, {platform.platform()}")
-    print()
-
-    cache_root = tempfile.mkdtemp(prefix="cuba_bench_cache_") if args.cold else None
-    results = []
-    try:
-        for engine in engines:
-            print(f"running {engine} ({ENGINES[engine]}) ...", flush=True)
-            result = run_engine(engine, args, cache_root)
-            if "stderr_tail" in result:
-                print(result["stderr_tail"], file=sys.stderr)
-            results.append(result)
-    finally:
-        if cache_root:
-            shutil.rmtree(cache_root, ignore_errors=True)
-    print()
-    print_table(results, args.quick)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"variant": VARIANT, "duration_ms": args.duration, "cold": args.cold,
-                       "results": results}, f, indent=2)
-    return 1 if any("error" in r for r in results) else 0
+    return harness.main(BENCH, argv)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,12 @@ from .cache import cache_dir, load_json, write_atomic
 from .errors import ValidationError
 from .units import DIMENSIONLESS, TIME, dims_mul, dims_name, dims_pow, parse_unit
 
-_ODE = re.compile(r"^d\s*([A-Za-z]\w*)\s*/\s*dt\s*=(.*)$")
-_SUB = re.compile(r"^([A-Za-z]\w*)\s*=(.*)$")
-_VAR = re.compile(r"^([A-Za-z]\w*)\s*$")
+# names are ASCII: Python folds other identifiers (NFKC), so two different names could meet in code
+_ODE = re.compile(r"^d\s*([A-Za-z]\w*)\s*/\s*dt\s*=(.*)$", re.ASCII)
+_SUB = re.compile(r"^([A-Za-z]\w*)\s*=(.*)$", re.ASCII)
+_VAR = re.compile(r"^([A-Za-z]\w*)\s*$", re.ASCII)
+MAX_INLINED_NODES = 20000      # a right-hand side with subexpressions substituted
+MAX_EXPANSION_TERMS = 2000     # sympy analysis is skipped (auto) or refused beyond this
 METHODS = ("auto", "exact", "euler", "rk2", "rk4", "exponential_euler")
 RESERVED = {"t", "dt", "weight"}
 
@@ -110,7 +113,98 @@ def parse_equations(text, obj="NeuronModel", flag="unless refractory", need_ode=
         eqs.variables[name] = Variable(name, unit, kind, expr, clamped, line)
     if need_ode and not eqs.state:
         raise ValidationError(obj, "equations", "defines no differential equation (dx/dt = ...)")
+    _check_subexpressions(eqs, obj)
     return eqs
+
+
+def _check_subexpressions(eqs, obj):
+    """Put subexpressions in dependency order (they may be written in any order), refuse
+    cycles, and refuse a right-hand side that grows beyond MAX_INLINED_NODES nodes once
+    subexpressions are substituted (code generation inlines them)."""
+    import ast
+    subs = {v.name: v for v in eqs.subexpressions}
+    order, state = [], {}
+
+    def visit(name, path):
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "active":
+            cycle = path[path.index(name):] + [name]
+            raise ValidationError(obj, "equations", f"subexpressions depend on each other in a cycle: "
+                                  f"{' -> '.join(cycle)}")
+        state[name] = "active"
+        for used in sorted(expressions.names(subs[name].expr) & set(subs)):
+            visit(used, path + [name])
+        state[name] = "done"
+        order.append(name)
+
+    for name in subs:
+        visit(name, [])
+    if list(subs) != order:   # non-subexpressions keep their order; subexpressions follow, sorted
+        others = {k: v for k, v in eqs.variables.items() if v.kind != "sub"}
+        eqs.variables = {**others, **{name: subs[name] for name in order}}
+    size = {}   # nodes of each subexpression with the ones it uses substituted
+    for name in order:
+        size[name] = sum(size.get(n.id, 1) if isinstance(n, ast.Name) else 1 for n in ast.walk(subs[name].expr))
+    for var in eqs.variables.values():
+        if var.expr is None:
+            continue
+        total = sum(size.get(n.id, 1) if isinstance(n, ast.Name) else 1 for n in ast.walk(var.expr))
+        if total > MAX_INLINED_NODES:
+            raise ValidationError(obj, "equations", f"'{var.name}' grows to {total} terms when its "
+                                  f"subexpressions are substituted (at most {MAX_INLINED_NODES}); "
+                                  f"simplify it ({var.text!r})")
+
+
+def expansion_terms(eqs):
+    """Upper bound on the work (terms) of ``sympy.expand`` over all right-hand sides,
+    subexpressions substituted.  Lets analysis refuse a product of many sums before
+    sympy spends minutes on it."""
+    import ast
+    import math
+    cap = 10**12
+    sub_terms, work = {}, [0]
+
+    def go(n):
+        if isinstance(n, ast.Expression):
+            return go(n.body)
+        if isinstance(n, ast.Name):
+            return sub_terms.get(n.id, 1)
+        if isinstance(n, ast.UnaryOp):
+            return go(n.operand)
+        if isinstance(n, ast.BinOp):
+            left, right = go(n.left), go(n.right)
+            if isinstance(n.op, (ast.Add, ast.Sub)):
+                out = left + right
+            elif isinstance(n.op, ast.Mult):
+                out = left * right
+            elif isinstance(n.op, ast.Div):
+                out, work[0] = left, work[0] + right
+            elif isinstance(n.op, ast.Pow):
+                exponent = n.right.value if isinstance(n.right, ast.Constant) else None
+                if isinstance(n.right, ast.UnaryOp) and isinstance(n.right.operand, ast.Constant):
+                    exponent = n.right.operand.value
+                if isinstance(exponent, int) and abs(exponent) > 1:
+                    expanded = math.comb(min(left, cap) + abs(exponent) - 1, abs(exponent))
+                    out = expanded if exponent > 0 else 1
+                    work[0] += min(expanded, cap)
+                else:
+                    out = 1
+            else:
+                out = 1
+            out = min(out, cap)
+            work[0] += out
+            return out
+        for child in ast.iter_child_nodes(n):
+            go(child)
+        return 1
+
+    for var in eqs.variables.values():
+        if var.expr is not None:
+            terms = go(var.expr)
+            if var.kind == "sub":
+                sub_terms[var.name] = terms
+    return min(work[0], cap)
 
 
 # --------------------------------------------------------------------------- units
@@ -272,6 +366,13 @@ def analyse_uncached(eqs, param_names, method, obj):
                               f"allowed: {', '.join(METHODS)}")
     if method in ("euler", "rk2", "rk4"):
         return {"method": method}
+    terms = expansion_terms(eqs)
+    if terms > MAX_EXPANSION_TERMS:
+        if method == "auto":
+            return {"method": "rk4"}
+        raise ValidationError(obj, "method", f"'{method}' needs a symbolic analysis, but the equations "
+                              f"expand to about {terms:.3g} terms (at most {MAX_EXPANSION_TERMS}); "
+                              "simplify them or use euler, rk2 or rk4")
     symbols = {}
     try:
         subs = {}
@@ -280,6 +381,10 @@ def analyse_uncached(eqs, param_names, method, obj):
         state = [v.name for v in eqs.state]
         xs = [symbols.setdefault(n, sp.Symbol(n, real=True)) for n in state]
         rhs = [sp.expand(_to_sympy(v.expr, symbols).xreplace(subs)) for v in eqs.state]
+        for var, f in zip(eqs.state, rhs):
+            if f.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+                raise ValidationError(obj, "equations", f"{var.text!r} is infinite or undefined once "
+                                      "simplified (a division by zero?)")
     except _Opaque:
         if method in ("exact", "exponential_euler"):
             raise ValidationError(obj, "method", f"'{method}' cannot integrate equations with "
@@ -333,6 +438,10 @@ def analyse_event_driven(eqs, param_names, obj):
         symbols = {}
         params = {symbols.setdefault(p, sp.Symbol(p, real=True)) for p in param_names}
         plan = {}
+        if expansion_terms(eqs) > MAX_EXPANSION_TERMS:
+            raise ValidationError(obj, "equations", "synaptic variables must follow dx/dt = a + b*x "
+                                  f"with a, b built from parameters; these equations expand to more than "
+                                  f"{MAX_EXPANSION_TERMS} terms")
         for var in eqs.state:
             try:
                 rhs = sp.expand(_to_sympy(var.expr, symbols))

@@ -18,6 +18,8 @@ from .errors import ValidationError
 
 MAX_LENGTH = 20000
 MAX_DEPTH = 60
+MAX_POWER = 64            # largest |exponent| written as a constant (x**2, (v + a)**3, 2**-1)
+MAX_INT = 2**63 - 1       # integers must fit the kernel's int64 arithmetic
 
 # name -> (numpy function for evaluate(), name in generated kernel code, number of args)
 FUNCTIONS = {
@@ -74,6 +76,15 @@ def _check(node, obj, attr, text, depth=0):
         _check(child, obj, attr, text, depth + 1)
 
 
+def check_name(name, obj, attr, what="name"):
+    """A user-chosen name that becomes part of kernel identifiers: ASCII letters, digits
+    and '_', not starting with a digit or '_'.  Returns it; raises ValidationError otherwise."""
+    if not (isinstance(name, str) and name.isascii() and name.isidentifier() and not name.startswith("_")):
+        raise ValidationError(obj, attr, f"invalid {what} {name!r}: use ASCII letters, digits and '_', "
+                              "starting with a letter")
+    return name
+
+
 def parse_expression(text, obj="expression", attr=None):
     """Parse and check one expression; return its ``ast.Expression`` tree."""
     if not isinstance(text, str):
@@ -85,7 +96,52 @@ def parse_expression(text, obj="expression", attr=None):
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise ValidationError(obj, attr, f"cannot parse {text!r}: {getattr(exc, 'msg', exc)}") from None
     _check(tree, obj, attr, text)
+    _fold(tree.body, obj, attr, text)
     return tree
+
+
+def _fold(node, obj, attr, text):
+    """Value of a constant subexpression (None if it reads a name), checking that every
+    constant part is a finite real number, that integers fit 64 bits and that constant
+    exponents stay within +-MAX_POWER.  Python arithmetic on bounded operands: cheap."""
+    if isinstance(node, ast.Constant):
+        value = node.value
+    elif isinstance(node, ast.Name):
+        return None
+    elif isinstance(node, ast.UnaryOp):
+        operand = _fold(node.operand, obj, attr, text)
+        if operand is None:
+            return None
+        value = (not operand) if isinstance(node.op, ast.Not) else (
+            -operand if isinstance(node.op, ast.USub) else operand)
+    elif isinstance(node, ast.BinOp):
+        left = _fold(node.left, obj, attr, text)
+        right = _fold(node.right, obj, attr, text)
+        if isinstance(node.op, ast.Pow) and right is not None and abs(right) > MAX_POWER:
+            raise ValidationError(obj, attr, f"exponent {right:g} in {ast.unparse(node)!r} is too large; "
+                                  f"constant exponents must be between -{MAX_POWER} and {MAX_POWER} "
+                                  f"(in {text!r})")
+        if left is None or right is None:
+            return None
+        try:
+            value = {ast.Add: lambda: left + right, ast.Sub: lambda: left - right,
+                     ast.Mult: lambda: left * right, ast.Div: lambda: left / right,
+                     ast.Pow: lambda: left ** right, ast.Mod: lambda: left % right}[type(node.op)]()
+        except (ZeroDivisionError, OverflowError, ValueError):
+            value = float("nan")
+    else:
+        for child in ast.iter_child_nodes(node):
+            _fold(child, obj, attr, text)
+        return None
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        raise ValidationError(obj, attr, f"the integer {ast.unparse(node)!r} does not fit in 64 bits; "
+                              f"write it as a float, e.g. {float(value):.3g} (in {text!r})")
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValidationError(obj, attr, f"the constant part {ast.unparse(node)!r} is not a finite real "
+                              f"number (in {text!r})")
+    return value
 
 
 def parse_statements(text, obj="statement", attr=None):
@@ -128,7 +184,7 @@ def evaluate(tree, namespace):
 
 def _eval(node, ns):
     if isinstance(node, ast.Constant):
-        return node.value
+        return float(node.value)  # numpy refuses integer ** negative integer
     if isinstance(node, ast.Name):
         if node.id in ns:
             return ns[node.id]

@@ -19,6 +19,12 @@ from .units import to_canonical
 MAX_NEURONS = 2**31 - 1
 
 
+def _one_number(value, obj, attr):
+    if not isinstance(value, float):
+        raise ValidationError(obj, attr, f"must be one number (got {value!r})")
+    return value
+
+
 def _check_size(size):
     if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral):
         raise ValidationError("Population", "size", f"must be a positive integer (got {size!r})")
@@ -39,10 +45,14 @@ class _Cells:
         pop, idx = self._target()
         if isinstance(variables, str):
             variables = [variables]
+        if not isinstance(variables, (list, tuple)) or not all(isinstance(v, str) for v in variables):
+            raise ValidationError(pop._obj(), "record", f"takes a variable name or a list of them, such as "
+                                  f"['spikes', 'v'] (got {variables!r})")
         if indices is not None:
             idx = pop._normalise_indices(indices if idx is None else idx[np.asarray(indices)])
         if sampling_interval is not None:
-            sampling_interval = float(check_value(sampling_interval, pop._obj(), "sampling_interval", "ms"))
+            sampling_interval = _one_number(check_value(sampling_interval, pop._obj(), "sampling_interval",
+                                                        "ms"), pop._obj(), "sampling_interval")
             if sampling_interval <= 0:
                 raise ValidationError(pop._obj(), "sampling_interval", f"must be > 0 ms (got {sampling_interval})")
         for var in variables:
@@ -143,7 +153,8 @@ class Population(_Cells):
 
     def _normalise_indices(self, indices):
         if isinstance(indices, slice):
-            return np.arange(self.size, dtype=np.int64)[indices]
+            r = range(self.size)[indices]  # O(1): no array of the whole population
+            return np.arange(r.start, r.stop, r.step, dtype=np.int64)
         arr = np.asarray(indices)
         if arr.dtype == bool:
             if arr.shape != (self.size,):
@@ -275,7 +286,8 @@ class Projection:
             raise ValidationError(self._obj(), "record", f"only 'weight' can be recorded on a "
                                   f"projection (got {variables!r})")
         if sampling_interval is not None:
-            sampling_interval = float(check_value(sampling_interval, self._obj(), "sampling_interval", "ms"))
+            sampling_interval = _one_number(check_value(sampling_interval, self._obj(), "sampling_interval",
+                                                        "ms"), self._obj(), "sampling_interval")
             if sampling_interval <= 0:
                 raise ValidationError(self._obj(), "sampling_interval", f"must be > 0 ms (got {sampling_interval})")
         self._record_weights = sampling_interval if sampling_interval is not None else 0.0
@@ -305,7 +317,7 @@ class Network:
 
     def __init__(self, dt=0.1, seed=None, label="network"):
         dt = to_canonical(dt, "ms", "Network", "dt")
-        if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not np.isfinite(dt) or dt <= 0:
+        if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not -np.inf < dt < np.inf or dt <= 0:
             raise ValidationError("Network", "dt", f"must be a number > 0 ms (got {dt!r})")
         if dt < 1e-4 or dt > 10:
             raise ValidationError("Network", "dt", f"must be between 0.0001 and 10 ms (got {dt})")

@@ -50,6 +50,18 @@ def check_value(value, obj, attr, unit=None):
     return _check_number(value, obj, attr)
 
 
+def _is_condition(node):
+    """True for comparisons and and/or/not/if-else combinations of them."""
+    import ast
+    if isinstance(node, ast.Compare) or isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return True
+    if isinstance(node, ast.BoolOp):
+        return all(_is_condition(v) for v in node.values)
+    if isinstance(node, ast.IfExp):
+        return _is_condition(node.body) and _is_condition(node.orelse)
+    return False
+
+
 class NeuronModel:
     """A neuron defined by equations.
 
@@ -88,7 +100,13 @@ class NeuronModel:
                  initial=None, receptors=None, current_input=None, method="auto", units=None,
                  name=None):
         self.name = name or type(self).__name__
+        if not isinstance(self.name, str):
+            raise ValidationError("NeuronModel", "name", f"must be a string (got {name!r})")
         obj = self.name
+        for attr, given in (("parameters", parameters), ("initial", initial), ("receptors", receptors),
+                            ("units", units)):
+            if given is not None and not isinstance(given, dict):
+                raise ValidationError(obj, attr, f"must be a dict (got {given!r})")
         self.equations = parse_equations(equations, obj)
         if method not in METHODS:
             raise ValidationError(obj, "method", f"unknown integration method {method!r}; allowed: "
@@ -100,8 +118,7 @@ class NeuronModel:
         for key, value in (parameters or {}).items():
             if key in self.equations.variables:
                 raise ValidationError(obj, key, "is both a parameter and a variable of the equations")
-            if not str(key).isidentifier() or str(key).startswith("_"):
-                raise ValidationError(obj, "parameters", f"invalid parameter name {key!r}")
+            expressions.check_name(key, obj, "parameters", "parameter name")
             if is_quantity(value) and key not in self.param_units:
                 found = quantity_dims(value)
                 if found is not None:
@@ -121,6 +138,9 @@ class NeuronModel:
         self.threshold = None
         if threshold is not None:
             self.threshold = expressions.parse_expression(threshold, obj, "threshold")
+            if not _is_condition(self.threshold.body):
+                raise ValidationError(obj, "threshold", f"must be a condition such as 'v > v_thresh' "
+                                      f"(comparisons joined by and/or/not; got {threshold!r})")
             self._check_names(self.threshold, defined, "threshold")
         self.reset = expressions.parse_statements(reset or "", obj, "reset")
         for target, _, tree in self.reset:
@@ -137,6 +157,7 @@ class NeuronModel:
             self.refractory = ref
         self.receptors = {}
         for rtype, code in (receptors or {}).items():
+            expressions.check_name(rtype, obj, "receptors", "receptor name")
             stmts = expressions.parse_statements(code, obj, f"receptors[{rtype!r}]")
             if len(stmts) != 1 or stmts[0][1] != "+=":
                 raise ValidationError(obj, f"receptors[{rtype!r}]", "must be one statement "

@@ -145,7 +145,8 @@ class RandomDistribution:
             need(p["k"] > 0, "k", "must be > 0")
             need(p["theta"] > 0, "theta", "must be > 0")
         elif d == "poisson":
-            need(0 <= p["lambda_"] <= 1e18, "lambda_", "must be between 0 and 1e18")
+            need(p["lambda_"] >= 0, "lambda_", "must be >= 0")
+            need(p["lambda_"] <= 1e18, "lambda_", "must be <= 1e18 (numpy's limit)")
         elif d == "binomial":
             need(0 <= p["n"] <= 2**62 and p["n"] == int(p["n"]), "n", "must be an integer from 0 to 2**62")
             need(0 <= p["p"] <= 1, "p", "must be in [0, 1]")

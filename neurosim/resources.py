@@ -37,9 +37,11 @@ MAX_DELAY_STEPS = 2**15 - 1    # as neurosim.build.DEFAULT_MAX_DELAY_STEPS
 # bytes per synapse kept by build(): pre_idx, post_idx, pre_local, post_local (int64),
 # weights (float64), delay_steps (int64)
 BUILT_BYTES_PER_SYNAPSE = 48
-# temporaries while build() makes one projection: connector output (2 x int64),
-# indexed copies (2 x int64), float64 delays before rounding
-TRANSIENT_BYTES_PER_SYNAPSE = 40
+# temporaries while building and compiling: connector output (2 x int64), indexed copies
+# (2 x int64), float64 delays before rounding, the CSR sort order and reordered copies;
+# measured peak of the CUBA network (4e6 synapses) is about 140 bytes per synapse in all
+TRANSIENT_BYTES_PER_SYNAPSE = 80
+COMPILE_TRANSIENT_BYTES_PER_SYNAPSE = 32
 KERNEL_COPIES = 2              # the simulation keeps the kernel arrays twice (initial + working)
 MUTABLE_COPIES = 3             # state, ring buffers, histories: initial + working + chunk snapshot
 
@@ -351,7 +353,8 @@ def memory_breakdown(built, dtype_bytes=4):
         kernel = KERNEL_COPIES * (syn * (4 + dtype_bytes + (2 if hetero_delay else 0)) + (n_pre + 1) * 8)
         if getattr(proj, "synapse", None) is not None:
             kernel += syn * (_plastic_bytes_per_synapse(len(syn_vars), dtype_bytes) - 8 * len(syn_vars))
-        parts[f"projection '{proj.label}' ({syn} synapses)"] = held + kernel + 8 * syn  # + CSR sort order
+        transient = COMPILE_TRANSIENT_BYTES_PER_SYNAPSE * syn
+        parts[f"projection '{proj.label}' ({syn} synapses)"] = held + kernel + transient
     parts["spike output buffer"] = max(MIN_SPIKE_BUFFER, 4 * n_recorded) * OUT_BYTES_PER_SPIKE
     return parts
 

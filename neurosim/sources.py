@@ -8,6 +8,26 @@ from .neurons import check_value
 from .random import RandomDistribution
 from .units import to_canonical
 
+MAX_TIME_MS = 1e14   # about 3000 years: every time in steps of dt >= 1e-4 ms fits in int64
+
+
+def _float_array(value, obj, attr):
+    """A 1-D float64 array of finite times/amplitudes, or a ValidationError naming the value."""
+    try:
+        arr = np.asarray(value, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise ValidationError(obj, attr, f"must be a sequence of numbers (got {value!r})") from None
+    if not np.all(np.isfinite(arr)):
+        raise ValidationError(obj, attr, f"must be finite (got {arr[~np.isfinite(arr)][0]})")
+    return arr
+
+
+def _time(value, obj, attr):
+    """A time in ms between 0 and MAX_TIME_MS."""
+    if value is not None and not 0 <= value <= MAX_TIME_MS:
+        raise ValidationError(obj, attr, f"must be between 0 and {MAX_TIME_MS:g} ms (got {value})")
+    return value
+
 
 class SpikeSource:
     """Base of population cell types that emit spikes but have no equations."""
@@ -40,6 +60,7 @@ class SpikeSourcePoisson(SpikeSource):
             value = getattr(self, attr)
             if not isinstance(value, float) or value < 0:
                 raise ValidationError(obj, attr, f"must be one number >= 0 ms (got {value!r})")
+        _time(self.start, obj, "start")
         self.parameters = {"rate": self.rate, "start": self.start, "duration": self.duration}
 
     def __repr__(self):
@@ -57,6 +78,10 @@ class SpikeSourceArray(SpikeSource):
     def __init__(self, spike_times=()):
         obj = "SpikeSourceArray"
         times = to_canonical(spike_times, "ms", obj, "spike_times")
+        if not isinstance(times, (list, tuple, range, np.ndarray)) or (isinstance(times, np.ndarray)
+                                                                     and times.ndim == 0):
+            raise ValidationError(obj, "spike_times", f"must be a sequence of times (ms), or one sequence "
+                                  f"per neuron (got {spike_times!r})")
         if len(times) and all(np.ndim(t) == 0 for t in times):
             self.per_neuron = False
             self.spike_times = [self._check(times, 0)]
@@ -75,9 +100,10 @@ class SpikeSourceArray(SpikeSource):
                                   f"numbers (got {times!r})") from None
         if not np.all(np.isfinite(arr)):
             raise ValidationError("SpikeSourceArray", "spike_times", f"entry {k} has NaN or inf")
-        if np.any(arr < 0):
-            raise ValidationError("SpikeSourceArray", "spike_times", f"entry {k} has a negative time "
-                                  f"({arr[arr < 0][0]} ms)")
+        if np.any(arr < 0) or np.any(arr > MAX_TIME_MS):
+            bad = arr[(arr < 0) | (arr > MAX_TIME_MS)][0]
+            raise ValidationError("SpikeSourceArray", "spike_times", f"entry {k} has the time {bad} ms; "
+                                  f"times must be between 0 and {MAX_TIME_MS:g} ms")
         return np.sort(arr)
 
     def times_for(self, size):
@@ -91,6 +117,13 @@ class SpikeSourceArray(SpikeSource):
 
     def __repr__(self):
         return f"SpikeSourceArray({len(self.spike_times)} train(s))"
+
+
+def _scalar(value, obj, attr):
+    """One number (not an array or a distribution)."""
+    if not isinstance(value, float):
+        raise ValidationError(obj, attr, f"must be one number (got {value!r})")
+    return value
 
 
 class CurrentSource(ABC):
@@ -111,9 +144,10 @@ class DCSource(CurrentSource):
 
     def __init__(self, amplitude=1.0, start=0.0, stop=None):
         obj = "DCSource"
-        self.amplitude = float(check_value(amplitude, obj, "amplitude", "nA"))
-        self.start = float(check_value(start, obj, "start", "ms"))
-        self.stop = None if stop is None else float(check_value(stop, obj, "stop", "ms"))
+        self.amplitude = _scalar(check_value(amplitude, obj, "amplitude", "nA"), obj, "amplitude")
+        self.start = _time(_scalar(check_value(start, obj, "start", "ms"), obj, "start"), obj, "start")
+        self.stop = None if stop is None else _time(_scalar(check_value(stop, obj, "stop", "ms"), obj, "stop"),
+                                                    obj, "stop")
         if self.start < 0:
             raise ValidationError(obj, "start", f"must be >= 0 ms (got {self.start})")
         if self.stop is not None and self.stop <= self.start:
@@ -134,14 +168,14 @@ class StepCurrentSource(CurrentSource):
 
     def __init__(self, times=(), amplitudes=()):
         obj = "StepCurrentSource"
-        self.times = np.asarray(to_canonical(times, "ms", obj, "times"), dtype=float).ravel()
-        self.amplitudes = np.asarray(to_canonical(amplitudes, "nA", obj, "amplitudes"), dtype=float).ravel()
+        self.times = _float_array(to_canonical(times, "ms", obj, "times"), obj, "times")
+        self.amplitudes = _float_array(to_canonical(amplitudes, "nA", obj, "amplitudes"), obj, "amplitudes")
         if self.times.shape != self.amplitudes.shape:
             raise ValidationError(obj, "amplitudes", f"needs one amplitude per time ({len(self.times)} "
                                   f"times, got {len(self.amplitudes)} amplitudes)")
         if not (np.all(np.isfinite(self.times)) and np.all(np.isfinite(self.amplitudes))):
             raise ValidationError(obj, "times", "times and amplitudes must be finite")
-        if np.any(self.times < 0) or np.any(np.diff(self.times) <= 0):
+        if np.any(self.times < 0) or np.any(self.times > MAX_TIME_MS) or np.any(np.diff(self.times) <= 0):
             raise ValidationError(obj, "times", f"must be >= 0 and strictly increasing (got {self.times})")
 
     def schedule(self, dt):

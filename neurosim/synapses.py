@@ -76,6 +76,8 @@ class SynapseModel(SynapseType):
                  weight=0.0, delay=None, dendritic_delay_fraction=1.0, name=None):
         super().__init__(weight, delay)
         self.name = name or type(self).__name__
+        if not isinstance(self.name, str):
+            raise ValidationError("SynapseModel", "name", f"must be a string (got {name!r})")
         obj = self.name
         self.equations = parse_equations(equations, obj, flag="event-driven", need_ode=False)
         for var in self.equations.variables.values():
@@ -86,7 +88,11 @@ class SynapseModel(SynapseType):
                 raise ValidationError(obj, "equations", f"subexpressions are not supported in synapse "
                                       f"models ({var.text!r})")
         self.parameters = {}
+        for attr, given in (("parameters", parameters), ("initial", initial)):
+            if given is not None and not isinstance(given, dict):
+                raise ValidationError(obj, attr, f"must be a dict (got {given!r})")
         for key, value in (parameters or {}).items():
+            expressions.check_name(key, obj, "parameters", "parameter name")  # becomes part of kernel code
             if key in self.equations.variables or key in RESERVED_SYNAPSE_NAMES:
                 raise ValidationError(obj, key, "is also a variable or a reserved name")
             value = check_value(value, obj, key)

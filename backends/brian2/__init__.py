@@ -43,8 +43,11 @@ def _check_profile(network):
                 "run plastic projections on the numba backend")
 
 
+OPTIONS = ("device", "target", "threads", "numerics", "quiet", "build_dir")
+
+
 def compile(network, device="runtime", target="cython", threads=1, numerics="float64", quiet=False,
-            build_dir=None):
+            build_dir=None, **unknown):
     """Build the network and create its Brian2 objects; returns a Brian2Simulation.
 
     device: 'runtime' (default; run() may be called repeatedly) or 'cpp_standalone'
@@ -55,6 +58,9 @@ def compile(network, device="runtime", target="cython", threads=1, numerics="flo
         code written for numba's option runs unchanged.
     build_dir: cpp_standalone project directory (default: the neurosim cache, keyed by structure).
     """
+    if unknown:
+        raise UnsupportedFeatureError("brian2", f"the option(s) {', '.join(sorted(unknown))}",
+                                      f"options of the brian2 backend: {', '.join(OPTIONS)}")
     if device not in DEVICES:
         raise ValidationError("brian2 backend", "device", f"must be one of {', '.join(DEVICES)} (got {device!r})")
     if target not in TARGETS:
@@ -79,10 +85,17 @@ def compile(network, device="runtime", target="cython", threads=1, numerics="flo
                             build_dir=build_dir)
 
 
+_QUIET = []
+
+
 def _quiet_brian2():
-    """Brian2 logs INFO messages (e.g. 'No numerical integration method specified') to the console."""
-    from brian2.utils.logger import BrianLogger
-    BrianLogger.suppress_name("method_choice")
+    """Keep Brian2's console quiet about what neurosim handles itself: the method choice
+    (neurosim picks it) and NaN warnings (run() raises SimulationDivergedError)."""
+    if not _QUIET:
+        from brian2.utils.logger import BrianLogger
+        BrianLogger.suppress_name("method_choice")
+        BrianLogger.suppress_name("invalid_values")
+        _QUIET.append(True)
 
 
 __all__ = ["compile", "PROFILE", "Brian2Simulation"]

@@ -1,7 +1,7 @@
 """Brian2 objects for one BuiltNetwork: groups, synapses, current injection, monitors.
 
 Every object gets a fixed name derived from its position in the network
-(``ns_p0``, ``ns_c3``, ...), all neurosim-derived values are Brian2 variables
+(``ns_p0``, ``ns_c3``, ...; cpp_standalone: ``ns<hash>_p0``), all neurosim-derived values are Brian2 variables
 rather than namespace constants, and the code is therefore a function of the
 network's *structure* only: Brian2's Cython cache (runtime device) and the
 make-based incremental build (cpp_standalone) reuse compiled artefacts between
@@ -24,14 +24,22 @@ resets, end`` on one clock of neurosim's ``dt``.  In step n (t_n = n dt):
 * state monitors sample at ``start`` (the state after the previous step) on a
   clock of ``every * dt``: a sample at step m is neurosim's sample at t = m dt.
 
-Refractoriness: neurosim holds ``(unless refractory)`` variables for R steps
-after the step of the spike and may spike again in the step that ends the
-period; Brian2 counts from the start of the spiking step, so the Brian2
-refractory period is (R + 1) dt.  The hold is therefore identical; a spike in
-the very last step of the period (possible only through a same-step delta input)
-is refused by Brian2 one step longer.  Synaptic input onto a held variable is
-applied, as in the numba kernel (Brian2's default would drop it: the backend
-removes Brian2's conditional write on those variables).
+Refractoriness is neurosim's, written out rather than Brian2's ``refractory=``:
+a neuron that spikes in step n holds its ``(unless refractory)`` variables in
+steps n+1 .. n+R and may spike again from step n+R on (numba's rule).  Every
+spiking group stores the step of each neuron's last spike (``nsx_laststep``, set
+by the reset); the state-update code keeps the old value of a held variable
+while ``nsx_free = int(step - nsx_laststep > R)`` is 0 (``translate.Held``,
+``translate.exact_update``), and the threshold is
+``cond and step - nsx_laststep >= R``.  Brian2's mechanism differs in two ways
+that change spike times: it counts the period from the start of the spiking
+step and blocks the threshold for the whole period, and it drops synaptic input
+onto held variables (numba applies it).
+
+Run boundaries (runtime device): Brian2's thresholder clears its spike count
+when ``run()`` returns.  With synapses scheduled before thresholds, the spikes of
+a run's last step would be pushed only in the next step -- after the clear -- so
+the Simulation writes them back (from ``nsx_laststep``) before the next run.
 """
 import numpy as np
 
@@ -40,6 +48,7 @@ from neurosim.equations import analyse
 from . import translate as tr
 
 SCHEDULE = ["start", "groups", "synapses", "thresholds", "resets", "end"]
+NEVER = -1e18   # nsx_laststep before the first spike
 
 
 class Objects:
@@ -51,9 +60,12 @@ class Objects:
         self.synapses = {}        # projection index -> Synapses (absent when it has no connections)
         self.spike_monitors = {}  # population index -> SpikeMonitor
         self.state_monitors = {}  # (population index, variable) -> (StateMonitor, every, indices)
+        self.monitors = []        # the StateMonitors (one may record several variables)
         self.namespace = {}       # external names (TimedArrays) for Network.run
         self.methods = {}         # population index -> integration method
         self.network = None
+        self.clock = None
+        self.prefix = "ns_"
 
 
 def codeobj_class(target):
@@ -90,45 +102,54 @@ def _homogeneous_delay(proj):
     return len(proj.delay_steps) == 0 or bool(np.all(proj.delay_steps == proj.delay_steps[0]))
 
 
-def create(built, target):
+def create(built, target, prefix="ns_"):
     """Create every Brian2 object of ``built`` (under the currently active Brian2 device)."""
     import brian2 as b2
     ms = b2.ms
     objs = Objects()
+    objs.prefix = P = prefix
     cls = codeobj_class(target)
     dt = built.dt
-    clock = b2.Clock(dt=dt * ms, name="ns_clock")
+    clock = b2.Clock(dt=dt * ms, name=f"{P}clock")
     objs.clock = clock
     for k, pop in enumerate(built.populations):
         if pop.kind == "neuron":
             group = _neuron_group(objs, k, pop, clock, cls, dt)
         elif pop.kind == "poisson":
-            group = _poisson_group(k, pop, clock, cls, dt)
+            group = _poisson_group(k, pop, clock, cls, dt, P)
         else:
             steps, idx = pop.source_events
             group = b2.SpikeGeneratorGroup(pop.size, np.asarray(idx, dtype=np.int64), steps * dt * ms,
-                                           clock=clock, name=f"ns_p{k}", codeobj_class=cls)
+                                           clock=clock, name=f"{P}p{k}", codeobj_class=cls)
         objs.groups[k] = group
         if pop.record_spikes is not None:
-            objs.spike_monitors[k] = b2.SpikeMonitor(group, record=True, name=f"ns_sm{k}",
+            objs.spike_monitors[k] = b2.SpikeMonitor(group, record=True, name=f"{P}sm{k}",
                                                      codeobj_class=cls)
+        # one StateMonitor per (population, neurons, interval), recording all its variables
+        sets = {}
         for var, (indices, every) in pop.record.items():
-            mon_clock = clock if every == 1 else b2.Clock(dt=every * dt * ms, name=f"ns_clock{k}_{var}")
-            mon = b2.StateMonitor(group, objs.names[k][var], record=np.asarray(indices, dtype=np.int64),
-                                  clock=mon_clock, when="start", name=f"ns_st{k}_{var}", codeobj_class=cls)
-            objs.state_monitors[(k, var)] = (mon, every, np.asarray(indices, dtype=np.int64))
+            sets.setdefault((every, tuple(np.asarray(indices, dtype=np.int64))), []).append(var)
+        for m, ((every, indices), variables) in enumerate(sets.items()):
+            mon_clock = clock if every == 1 else b2.Clock(dt=every * dt * ms, name=f"{P}clock{k}_{m}")
+            indices = np.asarray(indices, dtype=np.int64)
+            mon = b2.StateMonitor(group, [objs.names[k][v] for v in variables], record=indices,
+                                  clock=mon_clock, when="start", name=f"{P}st{k}_{m}", codeobj_class=cls)
+            objs.monitors.append(mon)
+            for var in variables:
+                objs.state_monitors[(k, var)] = (mon, every, indices)
     for j, proj in enumerate(built.projections):
         if len(proj.pre_idx):
-            objs.synapses[j] = _synapses(objs, j, proj, built, clock, cls)
+            objs.synapses[j] = _synapses(objs, j, proj, built, clock, cls, target)
     contents = list(objs.groups.values()) + list(objs.synapses.values()) + \
-        list(objs.spike_monitors.values()) + [m for m, _, _ in objs.state_monitors.values()]
-    objs.network = b2.Network(*contents, name="ns_network")
+        list(objs.spike_monitors.values()) + objs.monitors
+    objs.network = b2.Network(*contents, name=f"{P}network")
     objs.network.schedule = SCHEDULE
     return objs
 
 
 def _neuron_group(objs, k, pop, clock, cls, dt):
     import brian2 as b2
+    P = objs.prefix
     cell = pop.celltype
     names = tr.Names(tr.model_names(cell))
     shared = {p for p, v in pop.params.items() if isinstance(v, float)}
@@ -136,25 +157,32 @@ def _neuron_group(objs, k, pop, clock, cls, dt):
     objs.methods[k] = plan["method"]
     ref = pop.refractory_steps
     has_ref = not (isinstance(ref, int) and ref == 0)
-    model = tr.neuron_model(cell, names, shared, clamp=has_ref)
+    model = tr.neuron_model(cell, names, shared)
     method, coefficients = tr.METHODS.get(plan["method"]), {}
+    held = [names[v.name] for v in cell.equations.state if v.clamped]
+    if has_ref and held and plan["method"] != "exact":
+        method = tr.Held(method, held)
     if plan["method"] == "exact":
         params = {n: v for n, v in pop.params.items() if isinstance(v, float)}
         lines, coefficients, method = tr.exact_update(cell, names, plan, params, dt, has_ref)
         model += "".join("\n" + line for line in lines)
-    if has_ref:
-        model += f"\n{tr.REFRACTORY_STEPS} : 1 ({'shared, constant' if isinstance(ref, int) else 'constant'})"
-    group = b2.NeuronGroup(pop.size, model, threshold=tr.threshold(cell, names),
-                           reset=tr.reset(cell, names) or None,
-                           refractory=f"{tr.REFRACTORY_STEPS}*dt" if has_ref else False,
-                           method=method, clock=clock, name=f"ns_p{k}",
-                           codeobj_class=cls)
-    if has_ref:
-        setattr(group, tr.REFRACTORY_STEPS, np.asarray(ref, dtype=float) + 1.0)
-        # neurosim applies synaptic input to held variables: drop Brian2's conditional write
-        for var in cell.equations.state:
-            if var.clamped:
-                group.variables[names[var.name]].conditional_write = None
+    threshold = tr.threshold(cell, names)
+    reset = tr.reset(cell, names)
+    if threshold is not None:
+        model += f"\n{tr.LAST_STEP} : 1"
+        reset = f"{reset}\n{tr.LAST_STEP} = timestep(t, dt)".strip()
+    if has_ref and threshold is not None:
+        model += (f"\n{tr.REFRACTORY_STEPS} : 1 ({'shared, constant' if isinstance(ref, int) else 'constant'})"
+                  f"\n{tr.FREE} = int(timestep(t, dt) - {tr.LAST_STEP} > {tr.REFRACTORY_STEPS}) : 1")
+        threshold = f"({threshold}) and timestep(t, dt) - {tr.LAST_STEP} >= {tr.REFRACTORY_STEPS}"
+    elif has_ref:   # never spikes, so never refractory
+        model += f"\n{tr.FREE} = 1.0 : 1"
+    group = b2.NeuronGroup(pop.size, model, threshold=threshold, reset=reset or None, method=method,
+                           clock=clock, name=f"{P}p{k}", codeobj_class=cls)
+    if threshold is not None:
+        setattr(group, tr.LAST_STEP, NEVER)
+        if has_ref:
+            setattr(group, tr.REFRACTORY_STEPS, np.asarray(ref, dtype=float))
     for name, value in coefficients.items():
         setattr(group, name, value)
     for name, value in pop.params.items():
@@ -177,6 +205,7 @@ def _injection(objs, k, pop, group, clock, cls):
     ``before_groups``, so ``get``/``set`` of the variable behave as on numba.
     """
     import brian2 as b2
+    P = objs.prefix
     steps, idx, deltas = pop.injection
     changes = np.unique(steps)
     g = int(np.gcd.reduce(changes)) if len(changes) else 1
@@ -186,16 +215,16 @@ def _injection(objs, k, pop, group, clock, cls):
     ticks = np.zeros(int(changes.max()) // g + 2 if len(changes) else 1)
     ticks[changes // g] = np.arange(1, len(changes) + 1)
     dt = clock.dt_
-    which = b2.TimedArray(ticks, dt=g * dt * b2.second, name=f"ns_injc{k}")
-    amount = b2.TimedArray(rows, dt=1 * b2.second, name=f"ns_injd{k}")
-    objs.namespace[f"ns_injc{k}"] = which
-    objs.namespace[f"ns_injd{k}"] = amount
+    which = b2.TimedArray(ticks, dt=g * dt * b2.second, name=f"{P}injc{k}")
+    amount = b2.TimedArray(rows, dt=1 * b2.second, name=f"{P}injd{k}")
+    objs.namespace[f"{P}injc{k}"] = which
+    objs.namespace[f"{P}injd{k}"] = amount
     var = objs.names[k][pop.celltype.current_input]
-    group.run_regularly(f"{var} += ns_injd{k}(ns_injc{k}(t)*second, i)", dt=g * dt * b2.second,
-                        when="before_groups", name=f"ns_inj{k}", codeobj_class=cls)
+    group.run_regularly(f"{var} += {P}injd{k}({P}injc{k}(t)*second, i)", dt=g * dt * b2.second,
+                        when="before_groups", name=f"{P}inj{k}", codeobj_class=cls)
 
 
-def _poisson_group(k, pop, clock, cls, dt):
+def _poisson_group(k, pop, clock, cls, dt, P):
     """SpikeSourcePoisson: spike with probability rate*dt in steps [start, start + duration).
 
     A NeuronGroup with an explicit threshold rather than a PoissonGroup, so that
@@ -209,8 +238,10 @@ def _poisson_group(k, pop, clock, cls, dt):
              f"{tr.POISSON_START} : 1 (shared, constant)\n{tr.POISSON_STOP} : 1 (shared, constant)")
     cond = (f"timestep(t, dt) >= {tr.POISSON_START} and timestep(t, dt) < {tr.POISSON_STOP} "
             "and rand() < rate*0.001*(dt/ms)")
-    group = b2.NeuronGroup(pop.size, model, threshold=cond, clock=clock, name=f"ns_p{k}",
-                           codeobj_class=cls)
+    model += f"\n{tr.LAST_STEP} : 1"
+    group = b2.NeuronGroup(pop.size, model, threshold=cond, reset=f"{tr.LAST_STEP} = timestep(t, dt)",
+                           clock=clock, name=f"{P}p{k}", codeobj_class=cls)
+    setattr(group, tr.LAST_STEP, NEVER)
     group.rate = rate if shared else np.asarray(rate, dtype=float)
     start = round(pop.params["start"] / dt)
     stop = min(round((pop.params["start"] + pop.params["duration"]) / dt), 2**62)
@@ -219,16 +250,21 @@ def _poisson_group(k, pop, clock, cls, dt):
     return group
 
 
-def _synapses(objs, j, proj, built, clock, cls):
+def _synapses(objs, j, proj, built, clock, cls, target):
     import brian2 as b2
+    P = objs.prefix
     post = built.populations[proj.post]
     code = tr.on_pre(post.celltype, objs.names[proj.post], proj.receptor)
     dt = built.dt
     homogeneous = _homogeneous_delay(proj)
     delay = (int(proj.delay_steps[0]) - 1) * dt * b2.ms if homogeneous else None
     syn = b2.Synapses(objs.groups[proj.pre], objs.groups[proj.post], model="w : 1", on_pre=code,
-                      delay=delay, clock=clock, name=f"ns_c{j}", codeobj_class=cls)
+                      delay=delay, clock=clock, name=f"{P}c{j}", codeobj_class=cls)
+    if target == "cython":
+        # the code creating the synapses runs once: numpy, not one more Cython module to compile
+        syn.codeobj_class = codeobj_class("numpy")
     syn.connect(i=np.asarray(proj.pre_idx, dtype=np.int64), j=np.asarray(proj.post_idx, dtype=np.int64))
+    syn.codeobj_class = cls
     syn.w = np.asarray(proj.weights, dtype=float)
     if not homogeneous:
         syn.delay = (np.asarray(proj.delay_steps, dtype=float) - 1.0) * dt * b2.ms

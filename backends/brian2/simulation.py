@@ -12,6 +12,7 @@ a ``reset()`` followed by ``run()`` reuses the compiled objects) and read back.
 A second ``run()`` without ``reset()`` raises ``UnsupportedFeatureError``.
 """
 import contextlib
+import gc
 import hashlib
 import os
 
@@ -23,6 +24,7 @@ from neurosim.random import resolve_values
 from neurosim.results import Results
 
 from . import objects as ob
+from . import translate as tr
 
 
 class Brian2Simulation:
@@ -42,23 +44,25 @@ class Brian2Simulation:
             self._objects.network.store("ns_initial")
             self.method = dict(self._objects.methods)
         else:
-            key = hashlib.sha256(ob.structure(built).encode()).hexdigest()[:24]
+            key = hashlib.sha256(f"{ob.structure(built)} threads={threads}".encode()).hexdigest()[:24]
             self.build_dir = build_dir or cache_dir("brian2", f"standalone_{key}")
+            # names of their own: Brian2 numbers code objects whose names are taken by live
+            # objects (e.g. a runtime simulation's), which would rename the project's files
+            self._prefix = f"ns{key[:8]}_"
             self.method = {}
         self.reset()
 
     # ----------------------------------------------------------------- state
     def reset(self):
         """Back to t = 0 with the initial state; recorded data start anew."""
-        import brian2 as b2
         self._step = 0
         self._consumed = {}
         self._pending = {}        # cpp_standalone: values set before the run, (k, var) -> array
         self._pending_w = {}      # cpp_standalone: weights set before the run, j -> array
         self._final = None        # cpp_standalone: state after the run
+        self._random_state = None  # runtime: this simulation's Brian2 RNG state (None: seed anew)
         if self._objects is not None:
             self._objects.network.restore("ns_initial")
-            b2.seed(self._seed)
         self.results = Results(self.built.dt, self._describe_populations())
 
     def _describe_populations(self):
@@ -196,11 +200,19 @@ class Brian2Simulation:
         self.results._start_segment(self.t)
         try:
             if self._objects is not None:
-                self._objects.network.run(n_steps * dt * 1e-3 * _second(), namespace=self._objects.namespace,
-                                          report=None)
-                done = int(round(float(self._objects.network.t_) / (dt * 1e-3))) - start
-                self._step = start + done
+                failure = None
+                try:
+                    with self._own_random_state():
+                        self._objects.network.run(n_steps * dt * 1e-3 * _second(),
+                                                  namespace=self._objects.namespace, report=None)
+                except Exception as exc:   # Brian2 wraps errors of generated code
+                    failure = exc
+                self._step = int(round(float(self._objects.network.t_) / (dt * 1e-3)))
+                if failure is None:
+                    self._carry_last_spikes(self._step - 1)
                 self._collect(self._objects, start, self._step, self._read)
+                if failure is not None:
+                    self._raise_failure(failure)
             else:
                 self._run_standalone(n_steps)
         finally:
@@ -208,6 +220,55 @@ class Brian2Simulation:
         self._check_finite()
         self._sample_weights(start)
         return self.results
+
+    @contextlib.contextmanager
+    def _own_random_state(self):
+        """Run with this simulation's random numbers (Poisson sources): Brian2's runtime RNG is
+        numpy's global one plus Brian2's buffers, so swap them in and out.  The spikes then
+        depend only on the network's seed, also when simulations interleave their runs, and
+        numpy's global generator is left as it was."""
+        from brian2.devices.device import get_device
+        device = get_device()
+        outer = device.get_random_state()
+        if self._random_state is None:
+            device.seed(self._seed)
+        else:
+            device.set_random_state(self._random_state)
+        try:
+            yield
+        finally:
+            self._random_state = device.get_random_state()
+            device.set_random_state(outer)
+
+    def _raise_failure(self, exc):
+        """Division by zero (or overflow) in generated code means the model diverged."""
+        cause, arithmetic = exc, None
+        while cause is not None and arithmetic is None:
+            if isinstance(cause, (ZeroDivisionError, OverflowError, FloatingPointError)):
+                arithmetic = cause
+            cause = cause.__cause__ or cause.__context__
+        if arithmetic is None:
+            raise exc
+        owner = getattr(exc, "_brian_objname", "") or ""
+        label = next((p.label for k, p in enumerate(self.built.populations)
+                      if owner.startswith(f"{self._objects.prefix}p{k}_") or owner == f"{self._objects.prefix}p{k}"),
+                     "?")
+        raise SimulationDivergedError(label, f"a state variable ({type(arithmetic).__name__} in Brian2's "
+                                      "generated code)", self.t) from exc
+
+    def _carry_last_spikes(self, last_step):
+        """Put the spikes of the run's last step back into the spike spaces that Brian2's
+        thresholder cleared when run() returned, so the next run() delivers them."""
+        objs = self._objects
+        for k in sorted({p.pre for j, p in enumerate(self.built.projections) if j in objs.synapses}):
+            group = objs.groups[k]
+            if self.built.populations[k].kind == "array" or tr.LAST_STEP not in group.variables:
+                continue   # SpikeGeneratorGroup keeps its spike space; groups without threshold never spike
+            ids = np.flatnonzero(group.variables[tr.LAST_STEP].get_value() == last_step)
+            space = np.array(group.variables["_spikespace"].get_value())
+            space[:len(ids)] = ids
+            space[-1] = len(ids)
+            group.variables["_spikespace"].set_value(space)
 
     def _refuse_after_standalone_run(self, what):
         if self._final is not None:
@@ -275,39 +336,45 @@ class Brian2Simulation:
     def _run_standalone(self, n_steps):
         import brian2 as b2
         from brian2.devices.device import get_device, reset_device, set_device
-        dt = self.built.dt
         with _locked(self.build_dir):
             set_device("cpp_standalone", build_on_run=False, directory=self.build_dir)
             old_threads = b2.prefs.devices.cpp_standalone.openmp_threads
             try:
                 b2.prefs.devices.cpp_standalone.openmp_threads = self.threads if self.threads > 1 else 0
-                objs = ob.create(self.built, "standalone")
-                self.method = dict(objs.methods)
-                for (k, var), arr in self._pending.items():
-                    setattr(objs.groups[k], objs.names[k][var], arr)
-                for j, w in self._pending_w.items():
-                    if j in objs.synapses:
-                        objs.synapses[j].w = w
-                b2.seed(self._seed)
-                objs.network.run(n_steps * dt * 1e-3 * _second(), namespace=objs.namespace, report=None)
-                get_device().build(directory=self.build_dir, compile=True, run=True,
-                                   with_output=not self.quiet)
-                final = {}
-                for k, pop in enumerate(self.built.populations):
-                    if pop.kind == "neuron":
-                        for var in pop.celltype.recordable:
-                            name = objs.names[k][var]
-                            final[(k, var)] = np.array(objs.groups[k].variables[name].get_value(),
-                                                       dtype=np.float64)
-                for j, syn in objs.synapses.items():
-                    final[("w", j)] = np.array(syn.variables["w"].get_value(), dtype=np.float64)
-                self._step = n_steps
-                self._collect(objs, 0, n_steps, lambda k, var: final[(k, var)])
-                self._final = final
+                self._build_and_run(n_steps)
             finally:
                 b2.prefs.devices.cpp_standalone.openmp_threads = old_threads
                 get_device().reinit()
                 reset_device()
+                # free this build's objects now: Brian2 numbers code objects whose names are
+                # still taken, and renamed files would defeat the reuse of the compiled project
+                gc.collect()
+
+    def _build_and_run(self, n_steps):
+        """Create the objects under the standalone device, build, run and read back."""
+        import brian2 as b2
+        from brian2.devices.device import get_device
+        objs = ob.create(self.built, "standalone", prefix=self._prefix)
+        self.method = dict(objs.methods)
+        for (k, var), arr in self._pending.items():
+            setattr(objs.groups[k], objs.names[k][var], arr)
+        for j, w in self._pending_w.items():
+            if j in objs.synapses:
+                objs.synapses[j].w = w
+        b2.seed(self._seed)
+        objs.network.run(n_steps * self.built.dt * 1e-3 * b2.second, namespace=objs.namespace, report=None)
+        get_device().build(directory=self.build_dir, compile=True, run=True, with_output=not self.quiet)
+        final = {}
+        for k, pop in enumerate(self.built.populations):
+            if pop.kind == "neuron":
+                for var in pop.celltype.recordable:
+                    values = objs.groups[k].variables[objs.names[k][var]].get_value()
+                    final[(k, var)] = np.array(values, dtype=np.float64)
+        for j in objs.synapses:
+            final[("w", j)] = np.array(objs.synapses[j].variables["w"].get_value(), dtype=np.float64)
+        self._step = n_steps
+        self._collect(objs, 0, n_steps, lambda k, var: final[(k, var)])
+        self._final = final
 
     def __repr__(self):
         return (f"Brian2Simulation({len(self.built.populations)} populations, t={self.t:g} ms, "

@@ -4,7 +4,8 @@ Brian2 owns units; neurosim's canonical units (ms, mV, nA, nF, uS) form a
 coherent system, so every neurosim quantity is declared **dimensionless** in
 Brian2 and only time carries a unit:
 
-* ``dv/dt = RHS : mV [(unless refractory)]`` becomes ``dv/dt = (RHS)/ms : 1 [...]``;
+* ``dv/dt = RHS : mV [(unless refractory)]`` becomes ``dv/dt = (RHS)/ms : 1``; the hold of
+  ``(unless refractory)`` variables is applied by the state-update method (:class:`Held`);
 * subexpressions ``x = expr : unit`` become ``x = expr : 1``; settable variables ``x : 1``;
 * parameters become ``p : 1 (shared, constant)`` (one value) or ``p : 1 (constant)``
   (one per neuron).  They are variables, not namespace constants, so the generated
@@ -29,7 +30,9 @@ import copy
 from neurosim import expressions
 
 # identifiers this backend adds itself; neurosim names never start with "nsx_"
-REFRACTORY_STEPS = "nsx_refsteps"
+REFRACTORY_STEPS = "nsx_refsteps"   # refractory period in steps
+LAST_STEP = "nsx_laststep"          # step of the neuron's last spike
+FREE = "nsx_free"                   # 1 while integrating, 0 while held (refractory)
 POISSON_START, POISSON_STOP = "nsx_start", "nsx_stop"
 _BRIAN2_NAMES = {"lastspike", "not_refractory", "refractory", "t_in_timesteps"}
 # neurosim function -> Brian2 function (min/max/ifexp are rewritten separately)
@@ -126,19 +129,19 @@ def model_names(cell):
     return list(cell.equations.variables) + [p for p in cell.parameters if p not in cell.equations.variables]
 
 
-def neuron_model(cell, names, shared_params, clamp):
+def neuron_model(cell, names, shared_params):
     """Brian2 equations of a NeuronModel.
 
-    ``shared_params``: names of parameters with one value for the population;
-    ``clamp``: keep the ``(unless refractory)`` flags (False without refractoriness).
+    ``shared_params``: names of parameters with one value for the population.
+    Refractoriness is not in the equations: the state-update method holds the
+    ``(unless refractory)`` variables (:class:`Held`, :func:`exact_update`).
     """
     mapping = neuron_mapping(cell, names)
     lines = []
     for var in cell.equations.variables.values():
         name = names[var.name]
         if var.kind == "ode":
-            flag = " (unless refractory)" if (var.clamped and clamp) else ""
-            lines.append(f"d{name}/dt = ({expr(var.expr, mapping)})/ms : 1{flag}")
+            lines.append(f"d{name}/dt = ({expr(var.expr, mapping)})/ms : 1")
         elif var.kind == "sub":
             lines.append(f"{name} = {expr(var.expr, mapping)} : 1")
         else:
@@ -170,6 +173,32 @@ def on_pre(cell, names, receptor):
 
 METHODS = {"exponential_euler": "exponential_euler", "euler": "euler",
            "rk2": "rk2", "rk4": "rk4"}
+
+
+class Held:
+    """Brian2's integrator ``method`` followed by neurosim's refractory hold.
+
+    Brian2's methods end with ``x = _x`` per state variable; for the variables in
+    ``held`` this becomes ``x = nsx_free*_x + (1 - nsx_free)*x``: the integrated
+    value while free, the old value while refractory (numba: ``x if r > 0 else new``).
+    Multiplying the derivative by ``nsx_free`` instead would make Brian2's
+    exponential Euler divide 0 by 0.
+    """
+
+    def __init__(self, method, held):
+        self.method, self.held = method, list(held)
+        self.__name__ = f"{method}_held"
+
+    def __call__(self, equations, variables=None, method_options=None):
+        from brian2.stateupdaters.base import StateUpdateMethod
+        code = StateUpdateMethod.apply_stateupdater(equations, variables, self.method)
+        lines = code.splitlines()
+        for name in self.held:
+            final = f"{name} = _{name}"
+            if final not in lines:
+                raise RuntimeError(f"Brian2's {self.method} code has no line {final!r}:\n{code}")
+            lines[lines.index(final)] = f"{name} = {FREE}*_{name} + (1 - {FREE})*{name}"
+        return "\n".join(lines) + "\n"
 
 
 class ExactUpdate:
@@ -234,7 +263,7 @@ def exact_update(cell, names, plan, params, dt, clamp):
         name = names[var.name]
         if var.clamped and clamp:
             # exact in both cases: 1*new + 0*old while integrating, 0*new + 1*old while held
-            lines.append(f"{name} = int(not_refractory)*_{name} + (1 - int(not_refractory))*{name}")
+            lines.append(f"{name} = {FREE}*_{name} + (1 - {FREE})*{name}")
         else:
             lines.append(f"{name} = _{name}")
     model = [f"{name} : 1 (shared, constant)" for name in values]

@@ -18,3 +18,73 @@ def test_cuba_benchmark_quick_runs_neurosim_and_brian2(tmp_path):
     # both simulated the same network: CUBA rates near Brian2's 5.6 Hz
     for row in engines.values():
         assert 4.0 < row["mean_rate_hz"] < 8.0
+
+
+def test_coba_benchmark_quick_runs_neurosim_and_brian2(tmp_path):
+    out = tmp_path / "coba.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "coba.py"), "--quick", "--json", str(out)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "COBA" in proc.stdout and "20 mV drive" in proc.stdout  # the variant is stated
+    rows = json.loads(out.read_text())
+    engines = {row["engine"]: row for row in rows["results"]}
+    assert {"neurosim-numba-1", "brian2-cython"} <= set(engines)
+    # both simulated the same network: COBA with a 20 mV drive fires at about 21 Hz
+    for row in engines.values():
+        assert 12.0 < row["mean_rate_hz"] < 35.0, row
+    ratio = engines["neurosim-numba-1"]["mean_rate_hz"] / engines["brian2-cython"]["mean_rate_hz"]
+    assert 0.8 < ratio < 1.25
+
+
+def test_coba_benchmark_reports_nest_as_not_run_when_missing(tmp_path):
+    # stands in for a machine without PyNEST: the parent checks importability before spawning
+    script = ROOT / "benchmarks" / "coba.py"
+    code = ("import sys, runpy; sys.path.insert(0, %r); import harness; "
+            "harness.module_available = lambda name: False; sys.argv = [%r, '--engines', 'nest-1', "
+            "'--duration', '10']; runpy.run_path(%r, run_name='__main__')") % (
+        str(script.parent), str(script), str(script))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "nest-1" in proc.stdout and "not run: nest is not installed" in proc.stdout
+
+
+def test_microcircuit_benchmark_quick_runs_with_sane_rates(tmp_path):
+    out = tmp_path / "microcircuit.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "microcircuit.py"), "--quick",
+                           "--json", str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    assert data["scale"] == 0.02 and data["duration_ms"] == 100.0
+    (row,) = data["results"]
+    assert row["engine"] == "neurosim-numba-1"
+    assert row["neurons"] == 1544
+    assert 5.5e6 < row["synapses"] < 6.5e6          # 3.0e8 x 0.02, full in-degree
+    assert 0 < row["compile_peak_bytes"] / row["synapses"] < 1000
+    assert row["events"] > 0
+    rates = row["rates"]
+    assert set(rates) == {"L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I"}
+    # every population fires, none runs away (the reference rates are 0.9 - 8.6 Hz)
+    for label, rate in rates.items():
+        assert 0.05 < rate < 50.0, (label, rate)
+    # excitatory L2/3 and L6 are the quiet ones, as in the published model
+    assert rates["L23E"] < rates["L4E"] and rates["L6E"] < rates["L5E"]
+
+
+def test_microcircuit_parameters_match_the_published_model():
+    from neurosim.models.benchmark_networks import (PD14_FULL_SIZES, microcircuit_parameters,
+                                                     pd14_full_synapse_numbers, psc_from_psp)
+    assert sum(PD14_FULL_SIZES) == 77169
+    assert abs(psc_from_psp(0.15) - 0.0878) < 1e-4          # 87.8 pA for a 0.15 mV PSP
+    total = sum(map(sum, pd14_full_synapse_numbers()))
+    assert 2.98e8 < total < 3.0e8                            # ~3e8 synapses at full scale
+    full = microcircuit_parameters(1.0)
+    w = full["weights"]
+    assert abs(w[0][2] - 2 * w[0][0]) < 1e-12               # L4E -> L23E doubled
+    assert abs(w[3][1] / w[3][0] + 4.0) < 1e-12              # g = -4
+    # DC replaces 8 Hz x K_ext inputs of 87.8 pA lasting tau_syn = 0.5 ms: L23E 1600 -> 0.562 nA
+    assert abs(full["dc"][0] - 8 * 1600 * 0.0878085 * 0.5e-3) < 1e-6
+    tenth = microcircuit_parameters(0.1)
+    assert tenth["sizes"][0] == 2068 and tenth["dc"] == full["dc"]   # k_scale 1: no compensation
+    thin = microcircuit_parameters(0.1, k_scale=0.25)
+    assert abs(thin["weights"][0][0] - 2 * w[0][0]) < 1e-12          # / sqrt(0.25)
+    assert all(t < f for t, f in zip(thin["dc"], full["dc"]))         # recurrent input is net inhibitory

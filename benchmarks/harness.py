@@ -1,0 +1,232 @@
+"""What the benchmark scripts share: one fresh subprocess per engine, a JSON line per child,
+peak memory, and the comparison table.
+
+A script describes itself with a :class:`Bench` (variant text, engines, the function that
+runs one engine in the child) and calls :func:`main`.  The script re-invokes itself with
+``--engine NAME``; the child prints one line ``BENCH_RESULT {json}``; the parent collects
+the lines and prints a table with run-only ratios against the reference engine.
+
+Child functions take ``(engine, duration_ms, cache_dir)`` and return a dict with at least
+``build_s``, ``compile_s``, ``run_s`` and ``spikes`` (``import_s`` optional); the harness
+adds ``engine``, ``duration_ms``, ``total_s`` (whole child script), ``peak_rss_mb``,
+``child_rss_mb`` and ``mean_rate_hz``.  An engine whose software is not installed is
+reported as "not run" (``skipped``), which is not a failure.
+"""
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+MARKER = "BENCH_RESULT "
+
+
+def peak_rss_mb(who=resource.RUSAGE_SELF):
+    """Peak resident set size in MiB (``ru_maxrss`` is in KiB on Linux, bytes on macOS)."""
+    value = resource.getrusage(who).ru_maxrss
+    if sys.platform == "darwin":
+        value /= 1024.0
+    return value / 1024.0
+
+
+def current_rss_bytes():
+    """Resident set size now, in bytes (Linux /proc; falls back to the peak elsewhere)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return int(peak_rss_mb() * 1024 * 1024)
+
+
+def module_available(name):
+    """True when ``import name`` can find the module (without importing it)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+@dataclass
+class Bench:
+    name: str                      # "cuba": names temporary directories
+    description: str               # argparse description (first docstring line)
+    variant: str                   # printed first: which variant of the benchmark this is
+    engines: dict                  # engine -> one-line description (table order)
+    quick_engines: list
+    reference: str                 # ratios are run time / this engine's run time
+    n_neurons: int                 # for the mean rate
+    seed: int
+    child: object                  # child(engine, duration_ms, cache_dir) -> dict
+    script: str                    # the script's __file__ (re-invoked per engine)
+    t0: float = field(default_factory=time.perf_counter)  # the child script's start
+    default_duration: float = 10000.0
+    quick_duration: float = 200.0
+    default_engines: list = None   # None: all engines
+    requires: dict = field(default_factory=dict)  # engine -> module it needs ("nest")
+    env: object = None             # env(engine) -> dict of extra environment variables
+    cpu_columns: bool = False      # also print run_cpu_s and its ratio (children that report it)
+
+
+def child_main(bench, engine, duration, cache_dir):
+    if engine not in bench.engines:
+        raise SystemExit(f"unknown engine {engine!r}; valid: {', '.join(bench.engines)}")
+    out = bench.child(engine, duration, cache_dir)
+    out["engine"] = engine
+    out["duration_ms"] = duration
+    out["total_s"] = time.perf_counter() - bench.t0
+    out["peak_rss_mb"] = peak_rss_mb(resource.RUSAGE_SELF)
+    out["child_rss_mb"] = peak_rss_mb(resource.RUSAGE_CHILDREN)
+    out["mean_rate_hz"] = out["spikes"] / (bench.n_neurons * duration / 1000.0)
+    print(MARKER + json.dumps(out), flush=True)
+
+
+def run_child(script, engine, extra_args, timeout, env_extra=None):
+    """Run ``script --engine ENGINE extra_args`` in a fresh interpreter; returns its result dict
+    (with ``process_s``) or ``{"engine", "error", "stderr_tail"}``."""
+    cmd = [sys.executable, os.path.abspath(script), "--engine", engine] + list(extra_args)
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"engine": engine, "error": f"timed out after {timeout} s"}
+    wall = time.perf_counter() - t0
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(MARKER):
+            result = json.loads(line[len(MARKER):])
+            result["process_s"] = wall
+            return result
+    tail = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["?"])
+    return {"engine": engine,
+            "error": f"exit code {proc.returncode}: {tail[-1][:200]}",
+            "stderr_tail": "\n".join(tail[-15:])}
+
+
+def run_engine(bench, engine, args, cache_root):
+    extra = ["--duration", repr(float(args.duration))]
+    if cache_root:
+        cache_dir = os.path.join(cache_root, engine)
+        os.makedirs(cache_dir, exist_ok=True)
+        extra += ["--cache-dir", cache_dir]
+    env = bench.env(engine) if bench.env else {}
+    return run_child(bench.script, engine, extra, args.timeout, env)
+
+
+def fmt(value, spec=".3f"):
+    return "-" if value is None else format(value, spec)
+
+
+def print_table(bench, results, quick):
+    ref = next((r for r in results if r["engine"] == bench.reference and "error" not in r
+                and "skipped" not in r), None)
+    header = (f"{'engine':<18} {'import s':>8} {'build s':>8} {'compile s':>9} {'run s':>8} {'total s':>8} "
+              f"{'RSS MB':>7} {'child MB':>8} {'spikes':>8} {'rate Hz':>7} {'run/ref':>8}")
+    if bench.cpu_columns:
+        header += f" {'run cpu s':>9} {'cpu/ref':>8}"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        if "skipped" in r:
+            print(f"{r['engine']:<18} not run: {r['skipped']}")
+            continue
+        if "error" in r:
+            print(f"{r['engine']:<18} FAILED: {r['error']}")
+            continue
+        ratio = None
+        if ref is not None and ref["run_s"] > 0:
+            ratio = r["run_s"] / ref["run_s"]
+        line = (f"{r['engine']:<18} {fmt(r.get('import_s')):>8} {fmt(r['build_s']):>8} {fmt(r['compile_s']):>9} "
+                f"{fmt(r['run_s']):>8} {fmt(r['total_s']):>8} {fmt(r['peak_rss_mb'], '.0f'):>7} "
+                f"{fmt(r['child_rss_mb'], '.0f'):>8} {r['spikes']:>8d} "
+                f"{fmt(r['mean_rate_hz'], '.2f'):>7} {fmt(ratio, '.2f'):>8}")
+        if bench.cpu_columns:
+            cpu, cpu_ref = r.get("run_cpu_s"), ref.get("run_cpu_s") if ref else None
+            cpu_ratio = cpu / cpu_ref if cpu is not None and cpu_ref else None
+            line += f" {fmt(cpu):>9} {fmt(cpu_ratio, '.2f'):>8}"
+        print(line)
+    if ref is None:
+        print(f"(no ratios: the reference engine {bench.reference} did not run)")
+    else:
+        print(f"run/ref = run-only time / run-only time of {bench.reference} "
+              f"(>1: slower than neurosim)")
+        if bench.cpu_columns:
+            print(f"cpu/ref = run CPU time (all threads) / that of {bench.reference}")
+    if quick:
+        print("(--quick is a smoke run: the times are not meant for comparison)")
+
+
+def main(bench, argv=None):
+    parser = argparse.ArgumentParser(description=bench.description)
+    parser.add_argument("--duration", type=float, default=None,
+                        help=f"biological time in ms (default {bench.default_duration:g}; "
+                             f"{bench.quick_duration:g} with --quick)")
+    parser.add_argument("--engines", default=None,
+                        help="comma-separated subset of: " + ", ".join(bench.engines))
+    parser.add_argument("--quick", action="store_true",
+                        help=f"CI smoke run: {bench.quick_duration:g} ms, {' and '.join(bench.quick_engines)}")
+    parser.add_argument("--cold", action="store_true",
+                        help="start every engine with empty compile caches")
+    parser.add_argument("--timeout", type=float, default=1800.0,
+                        help="seconds allowed per engine (default 1800)")
+    parser.add_argument("--json", default=None, help="also write all results to this file")
+    parser.add_argument("--engine", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--cache-dir", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.duration is None:
+        args.duration = bench.quick_duration if args.quick else bench.default_duration
+    if args.duration <= 0:
+        parser.error("--duration must be positive")
+
+    if args.engine:
+        child_main(bench, args.engine, args.duration, args.cache_dir)
+        return 0
+
+    if args.engines:
+        engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    else:
+        engines = bench.quick_engines if args.quick else (bench.default_engines or list(bench.engines))
+    unknown = [e for e in engines if e not in bench.engines]
+    if unknown:
+        parser.error(f"unknown engine(s) {', '.join(unknown)}; valid: {', '.join(bench.engines)}")
+
+    print(bench.variant)
+    print(f"duration {args.duration:g} ms, dt 0.1 ms, seed {bench.seed}, "
+          f"{'cold (empty caches)' if args.cold else 'warm caches where they exist'}")
+    print(f"python {platform.python_version()}, {platform.machine()}, "
+          f"{os.cpu_count()} CPUs, {platform.platform()}")
+    print()
+
+    cache_root = tempfile.mkdtemp(prefix=f"{bench.name}_bench_cache_") if args.cold else None
+    results = []
+    try:
+        for engine in engines:
+            module = bench.requires.get(engine)
+            if module and not module_available(module):
+                why = f"{module} is not installed (import {module} fails)"
+                print(f"not running {engine} ({bench.engines[engine]}): {why}", flush=True)
+                results.append({"engine": engine, "skipped": why})
+                continue
+            print(f"running {engine} ({bench.engines[engine]}) ...", flush=True)
+            result = run_engine(bench, engine, args, cache_root)
+            if "stderr_tail" in result:
+                print(result["stderr_tail"], file=sys.stderr)
+            results.append(result)
+    finally:
+        if cache_root:
+            shutil.rmtree(cache_root, ignore_errors=True)
+    print()
+    print_table(bench, results, args.quick)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"variant": bench.variant, "duration_ms": args.duration, "cold": args.cold,
+                       "results": results}, f, indent=2)
+    return 1 if any("error" in r for r in results) else 0
