@@ -75,6 +75,10 @@ class Brian2Adapter(Adapter):
         _weight_units()
         self._built = built
         sim.setup(timestep=built.dt, min_delay=built.dt)
+        # pyNN.brian2 gives its NeuronGroups and PoissonGroups the network clock, but its
+        # SpikeGeneratorGroups and monitors run on Brian2's defaultclock (0.1 ms unless set)
+        self._previous_dt = brian2.defaultclock.dt
+        brian2.defaultclock.dt = built.dt * brian2.ms
         brian2.seed(int(built.seed % (2**31 - 1)))
 
     def poisson_window(self, params, dt):
@@ -87,8 +91,11 @@ class Brian2Adapter(Adapter):
         return out
 
     def end(self, sim):
+        import brian2
         sim.end()
-        sim.simulator.state.clear()   # frees the Brian2 objects now, not at the next setup()
+        sim.simulator.state.clear()   # drops the Brian2 objects now, not at the next setup()
+        if getattr(self, "_previous_dt", None) is not None:
+            brian2.defaultclock.dt = self._previous_dt
 
     def input_time_shift(self, dt):
         return -dt

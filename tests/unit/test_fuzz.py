@@ -20,6 +20,7 @@ refuses the same networks on every machine.
 import faulthandler
 import os
 import sys
+import time
 from contextlib import contextmanager
 from functools import partial
 
@@ -620,3 +621,71 @@ def test_fuzz_objects(kind, dist, conn, value, other, n_pre, n_post):
         else:
             attempt(ns.DCSource, amplitude=value, start=other)
             attempt(ns.StepCurrentSource, times=value, amplitudes=other)
+
+
+# --------------------------------------------------------------------------- regressions
+# Each case is a bug the fuzz (or the probing around it) found: it used to raise another
+# exception type, hang, allocate without bound or execute code; now it is a ValidationError.
+LIF = dict(threshold="v > 1", reset="v = 0", parameters={"tau": 10.0})
+REGRESSIONS = {
+    "cellparams not a dict (TypeError)": lambda: ns.Population(3, ns.IF_curr_exp, cellparams=5),
+    "column_names not a sequence (TypeError)": lambda: ns.FromListConnector([[0, 1, 2]], column_names=5),
+    "uniform range overflows (OverflowError)": lambda: ns.RandomDistribution("uniform", (-1e308, 1e308)),
+    "binomial n beyond int64 (OverflowError)": lambda: ns.RandomDistribution("binomial", (1e30, 0.5)),
+    "uniform_int beyond int64 (ValueError)": lambda: ns.RandomDistribution("uniform_int", (0, 1e30)),
+    "poisson lambda too large (ValueError)": lambda: ns.RandomDistribution("poisson", (1e30,)),
+    "unhashable distribution name (TypeError)": lambda: ns.RandomDistribution(["normal"]),
+    "spike_times None (TypeError)": lambda: ns.SpikeSourceArray(spike_times=None),
+    "spike_times a number (TypeError)": lambda: ns.SpikeSourceArray(spike_times=5),
+    "spike time beyond int64 steps (overflow)": lambda: ns.SpikeSourceArray(spike_times=[1e300]),
+    "current source times not numbers (ValueError)": lambda: ns.StepCurrentSource(times="ab", amplitudes="cd"),
+    "DC start beyond int64 steps (overflow)": lambda: ns.DCSource(start=1e300),
+    "huge integer dt (TypeError)": lambda: ns.Network(dt=10**40),
+    "record(None) (TypeError)": lambda: ns.Population(3, ns.IF_curr_exp()).record(None),
+    "sampling interval an array (TypeError)": lambda: ns.Population(3, ns.IF_curr_exp()).record(
+        "v", sampling_interval=[1.0, 2.0]),
+    "NeuronModel parameters not a dict (AttributeError)": lambda: ns.NeuronModel(
+        "dv/dt = -v/tau : 1", parameters=5),
+    "9**9**9 in an equation (sympy hang)": lambda: ns.NeuronModel("dv/dt = -v/tau + 9**9**9 : 1", **LIF),
+    "integer beyond int64 (numba TypingError)": lambda: ns.NeuronModel("dv/dt = -v**10**30/tau : 1", **LIF),
+    "1e400 (undefined name 'oo')": lambda: ns.NeuronModel("dv/dt = -v/tau + 1e400 : 1", **LIF),
+    "0**-1 (undefined name 'zoo')": lambda: ns.NeuronModel("dv/dt = -v/tau + 0**-1 : 1", **LIF),
+    "threshold not a condition (numba TypingError)": lambda: ns.NeuronModel(
+        "dv/dt = -v/tau : 1", **{**LIF, "threshold": "v"}),
+    "receptor name pasted into kernel source": lambda: ns.NeuronModel(
+        "dv/dt = -v/tau : 1", receptors={"x=0, *, z=__import__('os').getpid()": "v += weight"}, **LIF),
+    "synapse parameter name pasted into kernel source (code execution)": lambda: ns.SynapseModel(
+        "", on_pre="psp = w", parameters={"x=0, *, z=__import__('os').getpid()": 1.0}),
+    "non-ASCII parameter name (NFKC collision in code)": lambda: ns.NeuronModel(
+        "dv/dt = -v/tau : 1", **{**LIF, "parameters": {"tau": 10.0, "\uff54au": 1.0}}),
+    "cyclic subexpression (numba NameError)": lambda: ns.NeuronModel(
+        "dv/dt = -v/tau + s : 1\ns = s + 1 : 1", **LIF),
+    "subexpressions inlined 2**40 times (hang)": lambda: ns.NeuronModel(
+        "dv/dt = -v/tau + s40 : 1\ns0 = v : 1\n" + "\n".join(f"s{k} = s{k - 1} + s{k - 1} : 1"
+                                                               for k in range(1, 41)), **LIF),
+    "exact analysis of a huge expansion (minutes in sympy)": lambda: ns.compile(_one_population(ns.NeuronModel(
+        "dv/dt = -v/tau + (v + a + b + c)**60 : 1", method="exact",
+        **{**LIF, "parameters": {"tau": 10.0, "a": 1.0, "b": 1.0, "c": 1.0}}))),
+}
+
+
+def _one_population(model):
+    net = ns.Network()
+    net.add(ns.Population(2, model, label="p"))
+    return net
+
+
+@pytest.mark.parametrize("name", sorted(REGRESSIONS))
+def test_fuzz_regressions(name):
+    with watchdog():
+        start = time.perf_counter()
+        with pytest.raises(ns.ValidationError) as info:
+            REGRESSIONS[name]()
+        check_error(info.value)
+        assert time.perf_counter() - start < 30
+
+
+def test_fuzz_regression_integer_power_in_distance_expression():
+    """numpy refused integer ** negative integer (ValueError); constants now evaluate as floats."""
+    connector = ns.DistanceDependentProbabilityConnector("2**-1*d")
+    assert connector.probabilities([1.0]).tolist() == [0.5]
