@@ -69,6 +69,9 @@ def backend_version():
 class Brian2Adapter(Adapter):
     target = TARGET
     EXTRA_RECORDABLE = {"IF_curr_exp": ("isyn_exc", "isyn_inh"), "IF_curr_alpha": ("isyn_exc", "isyn_inh")}
+    # pyNN.brian2 samples at k*interval + dt but labels the sample (k + 1)*interval: record every
+    # step and keep the samples at multiples of the interval, as numba does
+    record_every_step = True
 
     def setup(self, sim, built):
         import brian2

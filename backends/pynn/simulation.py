@@ -197,7 +197,8 @@ class PyNNSimulation:
             rmap = self.adapter.target.record_map(bp.celltype.name)
             for var, (indices, every) in bp.record.items():
                 target = pop if len(indices) == bp.size else pop[np.asarray(indices, dtype=int)]
-                target.record(rmap[var][0], sampling_interval=every * dt)
+                interval = dt if self.adapter.record_every_step else every * dt
+                target.record(rmap[var][0], sampling_interval=interval)
 
     # ------------------------------------------------------------------ state
     @property
@@ -389,9 +390,9 @@ class PyNNSimulation:
                     if sig.name not in back:
                         continue
                     var, factor = back[sig.name]
-                    times = np.asarray(sig.times.rescale("ms").magnitude, float)
-                    times = np.round(times / dt) * dt
-                    sel = (times > t0 + _EPS) & (times <= t1 + _EPS)
+                    steps = np.round(np.asarray(sig.times.rescale("ms").magnitude, float) / dt).astype(np.int64)
+                    times = steps * dt
+                    sel = (times > t0 + _EPS) & (times <= t1 + _EPS) & (steps % bp.record[var][1] == 0)
                     indices = np.asarray(sig.array_annotations.get("channel_index",
                                                                     np.arange(sig.shape[1])), dtype=np.int64)
                     values = np.asarray(sig.magnitude, float)[sel] / factor
@@ -467,6 +468,7 @@ class Adapter:
 
     target = None
     on_grid = True
+    record_every_step = False   # record state every step and keep every n-th sample here
 
     def __init__(self, options):
         self.options = options

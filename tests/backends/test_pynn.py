@@ -129,6 +129,9 @@ def analytic_network():
                           ns.StaticSynapse(weight=PSP["w"], delay=PSP["delay"]), label="psp"))
     net.add(ns.Population(100, ns.SpikeSourcePoisson(rate=500.0, start=20.0, duration=50.0),
                           label="poisson")).record("spikes")
+    sub = net.add(ns.Population(3, ns.IF_curr_exp(tau_syn_E=5.0), label="sampled"))
+    sub[[1]].record("isyn_exc", sampling_interval=0.5)
+    net.add(ns.Projection(src, sub, ns.AllToAllConnector(), ns.StaticSynapse(weight=1.0, delay=1.5)))
     return net
 
 
@@ -172,6 +175,16 @@ def test_psp_peak_and_spike_source_timing(analytic):
     assert abs(tr.times[np.argmax(psp)] - (10.0 + PSP["delay"] + t_peak)) <= 0.1 + 1e-9
     assert np.max(np.abs(psp - closed)) < 1e-6 * closed.max()
     assert weights.shape == (1, 1) and weights[0, 0] == pytest.approx(PSP["w"])
+
+
+def test_sampling_interval_and_synaptic_current(analytic):
+    # samples at multiples of the interval; the current jumps by the weight at t_spike + delay
+    backend, res, _ = analytic
+    tr = res.trace("sampled", "isyn_exc")
+    assert list(tr.indices) == [1] and np.allclose(tr.times, np.arange(1, 241) * 0.5)
+    k = np.flatnonzero(tr.values[:, 0] > 0)[0]
+    assert tr.times[k] == pytest.approx(11.5) and tr.values[k, 0] == pytest.approx(1.0)
+    assert tr.values[k + 1, 0] == pytest.approx(math.exp(-0.5 / 5.0))
 
 
 def test_poisson_window_and_rate(analytic):
