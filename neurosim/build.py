@@ -52,6 +52,33 @@ class BuiltProjection:
     n_pre: int = 0                 # sizes of the projection's endpoints (views)
     n_post: int = 0
 
+    def weights_from(self, values):
+        """One float64 weight per connection from what a user passes to ``set_weights``:
+        a number, an (n_pre, n_post) array or one value per connection.  Raises
+        ValidationError for anything else (strings, complex, wrong shapes, NaN/inf)."""
+        obj = f"Projection '{self.label}'"
+        n = len(self.pre_local)
+        allowed = (f"a number, an array of shape ({self.n_pre}, {self.n_post}) or one value per "
+                   f"connection ({n})")
+        try:
+            arr = np.asarray(values)
+            if arr.dtype.kind not in "biufO":   # strings, complex, dates...
+                raise TypeError(arr.dtype)
+            arr = arr.astype(float)             # object arrays: big ints pass, None/dicts do not
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ValidationError(obj, "weights", f"must be {allowed} (got {str(values)[:80]!r})") from exc
+        if arr.ndim == 0:
+            w = np.full(n, float(arr))
+        elif arr.shape == (self.n_pre, self.n_post):
+            w = arr[self.pre_local, self.post_local]
+        elif arr.shape == (n,):
+            w = arr.copy()
+        else:
+            raise ValidationError(obj, "weights", f"must be {allowed}; got shape {arr.shape}")
+        if not np.all(np.isfinite(w)):
+            raise ValidationError(obj, "weights", "must be finite where a synapse exists")
+        return w
+
 
 @dataclass
 class BuiltNetwork:

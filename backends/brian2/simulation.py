@@ -160,21 +160,8 @@ class Brian2Simulation:
         """Set weights: a number, an (n_pre, n_post) array, or one value per connection."""
         j = self._projection_index(projection)
         proj = self.built.projections[j]
-        pre, post = _local(proj)
-        n_pre, n_post = _endpoint_sizes(proj, self.built)
         obj = f"Projection '{proj.label}'"
-        arr = np.asarray(values, dtype=float)
-        if arr.ndim == 0:
-            w = np.full(len(pre), float(arr))
-        elif arr.shape == (n_pre, n_post):
-            w = arr[pre, post]
-        elif arr.shape == (len(pre),):
-            w = arr.copy()
-        else:
-            raise ValidationError(obj, "weights", f"must be a number, an array of shape ({n_pre}, {n_post}) "
-                                  f"or one value per connection ({len(pre)}); got shape {arr.shape}")
-        if not np.all(np.isfinite(w)):
-            raise ValidationError(obj, "weights", "must be finite where a synapse exists")
+        w = proj.weights_from(values)
         if self.built.populations[proj.post].celltype.conductance_based and np.any(w < 0):
             raise ValidationError(obj, "weights", f"conductance-based synapses need weights >= 0 (got {w.min()})")
         if self._objects is not None:

@@ -160,19 +160,7 @@ class NumbaSimulation:
         j = self._projection_index(projection)
         proj, meta = self.built.projections[j], self._proj_meta[j]
         obj = f"Projection '{proj.label}'"
-        arr = np.asarray(values, dtype=float)
-        if arr.ndim == 0:
-            w = np.full(len(proj.pre_local), float(arr))
-        elif arr.shape == (proj.n_pre, proj.n_post):
-            w = arr[proj.pre_local, proj.post_local]
-        elif arr.shape == (len(proj.pre_local),):
-            w = arr
-        else:
-            raise ValidationError(obj, "weights", f"must be a number, an array of shape ({proj.n_pre}, "
-                                  f"{proj.n_post}) or one value per connection ({len(proj.pre_local)}); "
-                                  f"got shape {arr.shape}")
-        if not np.all(np.isfinite(w)):
-            raise ValidationError(obj, "weights", "must be finite where a synapse exists")
+        w = proj.weights_from(values)
         if self.built.populations[proj.post].celltype.conductance_based and np.any(w < 0):
             raise ValidationError(obj, "weights", f"conductance-based synapses need weights >= 0 (got {w.min()})")
         self._args[meta["weights"]][:] = w[meta["order"]].astype(self._dtype)

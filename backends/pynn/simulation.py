@@ -306,19 +306,7 @@ class PyNNSimulation:
         j = self._projection_index(projection)
         bp = self.built.projections[j]
         obj = f"Projection '{bp.label}'"
-        arr = np.asarray(values, dtype=float)
-        if arr.ndim == 0:
-            w = np.full(len(bp.pre_local), float(arr))
-        elif arr.shape == (bp.n_pre, bp.n_post):
-            w = arr[bp.pre_local, bp.post_local]
-        elif arr.shape == (len(bp.pre_local),):
-            w = arr
-        else:
-            raise ValidationError(obj, "weights", f"must be a number, an array of shape ({bp.n_pre}, "
-                                  f"{bp.n_post}) or one value per connection ({len(bp.pre_local)}); "
-                                  f"got shape {arr.shape}")
-        if not np.all(np.isfinite(w)):
-            raise ValidationError(obj, "weights", "must be finite where a synapse exists")
+        w = bp.weights_from(values)
         cell = self.built.populations[bp.post].celltype
         must_be_positive = bp.receptor == "excitatory" or cell.conductance_based
         if len(w) and must_be_positive and w.min() < 0:

@@ -463,7 +463,8 @@ def networks(draw):
     # after the run: read and write state and weights through the Simulation, with hostile values
     recipe["poke"] = (draw(st.sampled_from(["v", "isyn_exc", "u", "I", "bogus", 5])),
                       draw(st.one_of(values(-70.0, -50.0, size=4), st.floats(-70, -50))),
-                      draw(st.one_of(st.floats(0, 1), bad_values())))
+                      draw(st.one_of(st.floats(0, 1), bad_values(), st.sampled_from(
+                          [NAN, INF, -1.0, None, [[0.1]], [0.1, 0.2], np.zeros((2, 2)), 10**40]))))
     return recipe
 
 
@@ -689,3 +690,14 @@ def test_fuzz_regression_integer_power_in_distance_expression():
     """numpy refused integer ** negative integer (ValueError); constants now evaluate as floats."""
     connector = ns.DistanceDependentProbabilityConnector("2**-1*d")
     assert connector.probabilities([1.0]).tolist() == [0.5]
+
+
+def test_set_weights_refuses_non_numbers():
+    """Found by the fuzz: set_weights converted with np.asarray(dtype=float) unguarded."""
+    net = ns.Network(seed=1)
+    pop = net.add(ns.Population(2, ns.IF_curr_exp(), label="p"))
+    proj = net.add(ns.Projection(pop, pop, ns.AllToAllConnector(), ns.StaticSynapse(0.1, 1.0)))
+    sim = ns.compile(net, quiet=True)
+    for bad in ("abc", 1 + 1j, {"a": 1}, ["a", "b"], [[1, 2], [3]], np.ones((2, 2), complex)):
+        with pytest.raises(ns.ValidationError):
+            sim.set_weights(proj, bad)
