@@ -410,61 +410,13 @@ class Results:
         """Convert to a ``neo.Block``: one Segment per run, like PyNN's get_data().
 
         Each neuron gets a SpikeTrain (ms) annotated with source_population,
-        source_index, source_id and channel_id; each recorded variable an
-        AnalogSignal named after it with array_annotations channel_index.
+        source_index (index in its population), source_id and channel_id (both the
+        network-wide neuron id, as in PyNN); each recorded variable an AnalogSignal
+        named after it with array_annotations channel_index.  Spike trains are
+        created when first accessed (neo's multiplexed SpikeTrainList).
         """
-        import neo
-        import quantities as pq
-
-        block = neo.Block(name="neurosim", description="neurosim simulation results",
-                          simulator="neurosim", populations=self.labels,
-                          dt=self._dt)
-        for k, seg in enumerate(self._segments):
-            nseg = neo.Segment(name=f"segment {k}", index=k)
-            t_start = seg.t_start
-            t_stop = seg.t_stop
-            if t_stop is None:  # open segment: stop at the last data point
-                t_stop = t_start
-                for label in self._pops:
-                    times, _ = seg.merged_spikes(label)
-                    if times.size:
-                        t_stop = max(t_stop, float(times[-1]))
-            t_start_q, t_stop_q = t_start * pq.ms, t_stop * pq.ms
-            for label, pop in self._pops.items():
-                times, ids = seg.merged_spikes(label)
-                order = np.argsort(ids, kind="stable")  # stays time-sorted within each id
-                times_by_id, ids_by_id = times[order], ids[order]
-                bounds = np.searchsorted(ids_by_id, np.arange(pop["size"] + 1))
-                trains = [neo.SpikeTrain(
-                    times_by_id[bounds[i]:bounds[i + 1]], units=pq.ms,
-                    t_start=t_start_q, t_stop=t_stop_q,
-                    source_population=label, source_index=i,
-                    source_id=pop["offset"] + i, channel_id=i)
-                    for i in range(pop["size"])]
-                # one extend, not many appends: neo checks each append against
-                # every train already in the list (quadratic)
-                nseg.spiketrains.extend(trains)
-                for (lab, var) in seg.traces:
-                    if lab != label:
-                        continue
-                    tt, values, indices = seg.merged_trace((lab, var))
-                    nseg.analogsignals.append(self._signal(
-                        neo, pq, label, var, tt, values, indices, pop))
-            block.segments.append(nseg)
-        return block
-
-    def _signal(self, neo, pq, label, var, times, values, indices, pop):
-        units = _to_quantity_unit(pop["units"].get(var, "1"), pq)
-        common = dict(units=units, name=var, source_population=label,
-                      source_ids=pop["offset"] + indices,
-                      array_annotations={"channel_index": indices.copy()})
-        period = np.diff(times)
-        if times.size < 2 or np.allclose(period, period[0], rtol=1e-6, atol=1e-9):
-            step = float(period[0]) if times.size >= 2 else self._dt
-            t0 = float(times[0]) if times.size else 0.0
-            return neo.AnalogSignal(values, sampling_period=step * pq.ms,
-                                    t_start=t0 * pq.ms, **common)
-        return neo.IrregularlySampledSignal(times * pq.ms, values, **common)
+        from .neo_export import results_to_block
+        return results_to_block(self)
 
     # ---------------------------------------------------------------- files
 
@@ -544,38 +496,3 @@ class Results:
 def load_results(path):
     """Read a ``Results`` written by ``Results.save``."""
     return Results.load(path)
-
-
-_QUANTITY_NAMES = {
-    "1": "dimensionless", "": "dimensionless", "mV": "mV", "V": "V", "uV": "uV",
-    "ms": "ms", "s": "s", "us": "us", "nA": "nA", "pA": "pA", "uA": "uA", "A": "A",
-    "nF": "nF", "pF": "pF", "uF": "uF", "uS": "uS", "nS": "nS", "mS": "mS", "S": "S",
-    "Mohm": "MOhm", "MOhm": "MOhm", "Hz": "Hz", "kHz": "kHz", "uM": "uM", "mM": "mM",
-}
-
-
-def _to_quantity_unit(text, pq):
-    """Map a unit string ('mV', 'nA', 'mV/ms', '1') to a quantities unit.
-
-    Unknown names give dimensionless.  Products, quotients and integer
-    powers ('nA*ms', 'mV/ms', 'ms^-1') are built from the known names.
-    """
-    s = str(text).strip().replace(" ", "").replace("µ", "u").replace("**", "^")
-    if s in _QUANTITY_NAMES:
-        return getattr(pq, _QUANTITY_NAMES[s])
-    result = pq.dimensionless
-    sign, token = 1, ""
-    try:
-        for ch in s + "*":
-            if ch in "*/":
-                base, _, power = token.partition("^")
-                if base not in _QUANTITY_NAMES:
-                    return pq.dimensionless
-                exp = sign * (int(power) if power else 1)
-                result = result * getattr(pq, _QUANTITY_NAMES[base]) ** exp
-                sign, token = (-1 if ch == "/" else 1), ""
-            else:
-                token += ch
-    except ValueError:
-        return pq.dimensionless
-    return result

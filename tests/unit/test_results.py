@@ -244,6 +244,8 @@ def test_to_neo_structure():
     assert float(st.t_start.rescale(pq.ms)) == 0.0
     assert float(st.t_stop.rescale(pq.ms)) == 10.0
     assert inh[9].annotations["source_id"] == 59  # offset by the size of exc
+    assert inh[9].annotations["channel_id"] == 59  # network-wide id, as PyNN
+    assert inh[9].annotations["source_index"] == 9
     np.testing.assert_array_equal(inh[9].magnitude, [4.0])
     seg1 = block.segments[1]
     assert float(seg1.spiketrains[0].t_start) == 10.0
@@ -272,7 +274,7 @@ def test_to_neo_signals():
 
 
 def test_unit_mapping():
-    from neurosim.results import _to_quantity_unit
+    from neurosim.neo_export import to_quantity_unit as _to_quantity_unit
 
     assert _to_quantity_unit("mV", pq) == pq.mV
     assert _to_quantity_unit("uS", pq) == pq.uS
