@@ -104,13 +104,15 @@ def cmd_list(args):
 
 def cmd_run(args):
     from neurosim.experiments import get_experiment
+    from neurosim.run_context import experiment_output
 
     module = get_experiment(args.name)
     out_dir = args.out or os.path.join("results", args.name)
     _say(args, f"running experiment '{args.name}' on backend '{args.backend}'"
                f"{' (quick)' if args.quick else ''}; output in {out_dir}")
     t0 = time.perf_counter()
-    metrics = module.run(out_dir, backend=args.backend, quick=args.quick)
+    with experiment_output(out_dir, quiet=args.quiet) as output:
+        metrics = module.run(out_dir, backend=args.backend, quick=args.quick)
     elapsed = time.perf_counter() - t0
     for key, value in metrics.items():
         if isinstance(value, float):
@@ -119,6 +121,8 @@ def cmd_run(args):
             value = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                               for k, v in value.items())
         _say(args, f"  {key}: {value}")
+    if output.network_files:
+        _say(args, f"  network file(s): {', '.join(output.network_files)}")
     _say(args, f"done in {elapsed:.1f} s; metrics in {os.path.join(out_dir, 'metrics.json')}")
     return 0
 

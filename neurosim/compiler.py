@@ -11,7 +11,13 @@ def compile(network, backend="numba", **options):
     from neurosim.network import Network
     if not isinstance(network, Network):
         raise ValidationError("compile", "network", f"must be a neurosim Network (got {network!r})")
+    from neurosim.run_context import active
     module = get_backend(backend)
+    output = active()   # inside `neurosim run`: keep the network file, honour --quiet
+    if output is not None:
+        if output.quiet:
+            options.setdefault("quiet", True)
+        output.network_compiled(network)
     return module.compile(network, **options)
 
 

@@ -10,6 +10,7 @@ from neurosim.random import resolve_values
 from neurosim.results import Results
 
 CHUNK_STEPS = 2000           # steps per kernel call: progress, Ctrl-C and buffer drains happen between
+PROGRESS_DELAY_S = 2.0         # a run shorter than this (wall time, s) shows no progress bar
 MIN_SPIKE_BUFFER = 1 << 20
 
 
@@ -198,7 +199,7 @@ class NumbaSimulation:
                 remaining -= done
                 self._sample_weights()
                 if bar is not None:
-                    bar.update(done)
+                    bar.update(done * dt)
         finally:
             if bar is not None:
                 bar.close()
@@ -222,10 +223,15 @@ class NumbaSimulation:
             return None
 
     def _progress(self, n_steps):
-        if self.quiet or n_steps < 50 * CHUNK_STEPS or not sys.stderr.isatty():
+        """A progress bar in simulated ms (its rate reads simulated ms per second), shown on a
+        terminal when a run takes longer than PROGRESS_DELAY_S of wall time."""
+        if self.quiet or not sys.stderr.isatty():
             return None
         from tqdm import tqdm
-        return tqdm(total=n_steps, unit="step", desc="neurosim", leave=False)
+        return tqdm(total=round(n_steps * self.built.dt, 6), unit="ms", desc="neurosim", leave=False,
+                    delay=PROGRESS_DELAY_S, file=sys.stderr,
+                    bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} ms simulated "
+                               "[{elapsed}<{remaining}, {rate_fmt}]")
 
     def _run_chunk(self, n_steps):
         """Run up to n_steps; on NaN/inf, replay the chunk step by step to find where."""

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+import neurosim as ns
+
 from neurosim import cli
 from neurosim.errors import ValidationError
 from neurosim.experiments import EXPERIMENTS, get_experiment, list_experiments
@@ -58,6 +60,11 @@ def test_run_cuba_quick_writes_metrics_and_figures(tmp_path, capsys):
     assert 2.0 < metrics["mean_rate_hz"] < 15.0
     assert (tmp_path / "raster.png").stat().st_size > 0
     assert (tmp_path / "population_rate.png").stat().st_size > 0
+    # the network file in --out reproduces the experiment's numbers
+    sim = ns.compile(ns.load_network(tmp_path / "network.json"), quiet=True)
+    results = sim.run(metrics["duration_ms"])
+    assert len(results.spikes("exc")[0]) == metrics["spike_count_exc"]
+    assert len(results.spikes("inh")[0]) == metrics["spike_count_inh"]
 
 
 def test_readme_support_matrix_is_rendered_from_the_profiles():
@@ -76,3 +83,37 @@ def test_demo_writes_its_raster(tmp_path, capsys):
     assert main(["demo", "--duration", "200", "--out", str(tmp_path), "--quiet"]) == 0
     png = tmp_path / "demo_raster.png"
     assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+class _Terminal:
+    """A stand-in for a terminal's stderr (tqdm draws only where isatty() is true)."""
+
+    def __init__(self):
+        self.text = ""
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+
+def test_progress_bar_counts_simulated_ms(monkeypatch):
+    import sys
+
+    from neurosim.backends.numba import simulation
+    from neurosim.models.benchmark_networks import cuba_network
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(simulation, "PROGRESS_DELAY_S", 0.0)
+    sim = ns.compile(cuba_network(n_neurons=100, seed=3), quiet=False)
+    sim.run(500.0)
+    assert "/500.0 ms simulated" in terminal.text   # 500 ms at dt 0.1 ms: counted in ms, not steps
+    assert "ms/s" in terminal.text
+    quiet = _Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    ns.compile(cuba_network(n_neurons=100, seed=3), quiet=True).run(500.0)
+    assert quiet.text == ""
