@@ -15,6 +15,7 @@ EXPERIMENTS = {
     "ca3-cam": "neurosim.experiments.ca3_cam",
     "cuba": "neurosim.experiments.cuba",
     "stdp-song2000": "neurosim.experiments.stdp_song2000",
+    "stdp-assemblies": "neurosim.experiments.stdp_assemblies",
     "htm-nyc-taxi": "neurosim.experiments.htm_nyc_taxi",
     "htm-nab": "neurosim.experiments.htm_nab",
 }
