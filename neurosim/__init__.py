@@ -17,6 +17,7 @@ from .neurons import (EIF_cond_exp_isfa_ista, IF_cond_exp, IF_curr_alpha, IF_cur
                       Izhikevich, NeuronModel)
 from .random import RandomDistribution
 from .io import load_network, save_network
+from .nir_graph import from_nir, to_nir
 from .results import Results, load_results
 from .sources import DCSource, SpikeSourceArray, SpikeSourcePoisson, StepCurrentSource
 from .space import Grid2D, Grid3D, Line, RandomStructure
@@ -32,6 +33,6 @@ __all__ = [
     "AllToAllConnector", "OneToOneConnector", "FixedProbabilityConnector", "FixedNumberPreConnector",
     "FixedNumberPostConnector", "FromListConnector", "ArrayConnector",
     "DistanceDependentProbabilityConnector", "RandomDistribution", "Results", "load_results", "load_network", "save_network",
-    "Line", "Grid2D", "Grid3D", "RandomStructure",
+    "Line", "Grid2D", "Grid3D", "RandomStructure", "to_nir", "from_nir",
     "NeurosimError", "ValidationError", "UnsupportedFeatureError", "SimulationDivergedError",
 ]
