@@ -10,6 +10,7 @@ step order and spike timing (``objects.py``).
 """
 from neurosim.build import DEFAULT_MAX_DELAY_STEPS, build
 from neurosim.errors import UnsupportedFeatureError, ValidationError
+from neurosim.synapses import StaticSynapse, SynapseModel
 
 from .simulation import Brian2Simulation
 
@@ -21,8 +22,9 @@ PROFILE = {
     "description": "native Brian2 objects (runtime Cython/numpy, or cpp_standalone)",
     "cell_types": "all standard cells and every equation-defined NeuronModel",
     "sources": "SpikeSourcePoisson, SpikeSourceArray, DCSource, StepCurrentSource",
-    "synapse_types": "StaticSynapse",
-    "plasticity": "none yet",
+    "synapse_types": "StaticSynapse, TsodyksMarkramSynapse, STDPMechanism, equation-defined SynapseModel",
+    "plasticity": "SpikePairRule (all-to-all, nearest), PfisterSpikeTripletRule, Vogels2011Rule; "
+                  "additive / multiplicative; custom on_pre / on_post rules (same step order as numba)",
     "equation_defined_models": True,
     "timestep_ms": "any (one clock per network)",
     "delay_range_steps": f"1 to {DEFAULT_MAX_DELAY_STEPS}",
@@ -36,11 +38,11 @@ def _check_profile(network):
     """Refuse what this backend cannot run before doing any work."""
     for proj in network.projections:
         syn = proj.synapse_type
-        if getattr(syn, "plastic", False) or type(syn).__name__ != "StaticSynapse":
+        if not isinstance(syn, (StaticSynapse, SynapseModel)):
             raise UnsupportedFeatureError(
                 "brian2", f"{type(syn).__name__} on Projection '{proj.label}' (synapse types: "
-                f"{PROFILE['synapse_types']}; plasticity: {PROFILE['plasticity']})",
-                "run plastic projections on the numba backend")
+                f"{PROFILE['synapse_types']})",
+                "write the synapse as a neurosim SynapseModel, or use the numba backend")
 
 
 OPTIONS = ("device", "target", "threads", "numerics", "quiet", "build_dir")

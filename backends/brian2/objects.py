@@ -45,6 +45,7 @@ import numpy as np
 
 from neurosim.equations import analyse
 
+from . import plastic
 from . import translate as tr
 
 SCHEDULE = ["start", "groups", "synapses", "thresholds", "resets", "end"]
@@ -61,6 +62,8 @@ class Objects:
         self.spike_monitors = {}  # population index -> SpikeMonitor
         self.state_monitors = {}  # (population index, variable) -> (StateMonitor, every, indices)
         self.monitors = []        # the StateMonitors (one may record several variables)
+        self.order = {}           # projection index -> connection index of each Brian2 synapse
+        self.weight_monitors = {}  # projection index -> (StateMonitor of w, interval in steps)
         self.namespace = {}       # external names (TimedArrays) for Network.run
         self.methods = {}         # population index -> integration method
         self.network = None
@@ -93,8 +96,16 @@ def structure(built):
                      isinstance(pop.refractory_steps, int) and pop.refractory_steps == 0,
                      sorted((k, tr.expr(s[2], {})) for k, s in cell.receptors.items())]
         out.append(item)
+    names = {k: tr.Names(tr.model_names(p.celltype)) for k, p in enumerate(built.populations)
+             if p.kind == "neuron"}
     for proj in built.projections:
-        out.append([proj.pre, proj.post, proj.receptor, len(proj.pre_idx) > 0, _homogeneous_delay(proj)])
+        item = [proj.pre, proj.post, proj.receptor, len(proj.pre_idx) > 0, _homogeneous_delay(proj),
+                proj.record_every]
+        if proj.synapse is not None and len(proj.pre_idx):
+            code = synapse_code(proj, built, names)
+            dendritic = plastic.dendritic_steps(proj)
+            item += [code.model, code.on_pre, code.on_post, bool(np.all(dendritic == dendritic[0]))]
+        out.append(item)
     return repr(out)
 
 
@@ -141,7 +152,7 @@ def create(built, target, prefix="ns_"):
         if len(proj.pre_idx):
             objs.synapses[j] = _synapses(objs, j, proj, built, clock, cls, target)
     contents = list(objs.groups.values()) + list(objs.synapses.values()) + \
-        list(objs.spike_monitors.values()) + objs.monitors
+        list(objs.spike_monitors.values()) + objs.monitors + [m for m, _ in objs.weight_monitors.values()]
     objs.network = b2.Network(*contents, name=f"{P}network")
     objs.network.schedule = SCHEDULE
     return objs
@@ -250,24 +261,58 @@ def _poisson_group(k, pop, clock, cls, dt, P):
     return group
 
 
+def synapse_code(proj, built, group_names):
+    """The Brian2 text of one projection (static or equation-defined)."""
+    if proj.synapse is None:
+        post = built.populations[proj.post]
+        return plastic.static_code(proj, group_names[proj.post], post.celltype)
+    return plastic.plastic_code(proj, built, group_names)
+
+
+def csr_order(proj):
+    """Connection indices in numba's CSR order (by presynaptic, then postsynaptic index)."""
+    return np.lexsort((proj.post_idx, proj.pre_idx))
+
+
 def _synapses(objs, j, proj, built, clock, cls, target):
+    """One Synapses object; synapse s is connection ``objs.order[j][s]``."""
     import brian2 as b2
     P = objs.prefix
-    post = built.populations[proj.post]
-    code = tr.on_pre(post.celltype, objs.names[proj.post], proj.receptor)
+    code = synapse_code(proj, built, objs.names)
+    order = csr_order(proj)
+    objs.order[j] = order
     dt = built.dt
-    homogeneous = _homogeneous_delay(proj)
-    delay = (int(proj.delay_steps[0]) - 1) * dt * b2.ms if homogeneous else None
-    syn = b2.Synapses(objs.groups[proj.pre], objs.groups[proj.post], model="w : 1", on_pre=code,
-                      delay=delay, clock=clock, name=f"{P}c{j}", codeobj_class=cls)
+    delays = {}
+    if _homogeneous_delay(proj):
+        delays["pre"] = (int(proj.delay_steps[0]) - 1) * dt * b2.ms
+    dendritic = plastic.dendritic_steps(proj) if code.on_post else None
+    if dendritic is not None and np.all(dendritic == dendritic[0]):
+        delays["post"] = int(dendritic[0]) * dt * b2.ms
+    syn = b2.Synapses(objs.groups[proj.pre], objs.groups[proj.post], model=code.model, on_pre=code.on_pre,
+                      on_post=code.on_post or None, delay=delays, clock=clock, name=f"{P}c{j}",
+                      codeobj_class=cls)
+    if code.on_post:
+        syn.post.when = "after_resets"   # after every threshold and reset of the step, as numba
     if target == "cython":
         # the code creating the synapses runs once: numpy, not one more Cython module to compile
         syn.codeobj_class = codeobj_class("numpy")
-    syn.connect(i=np.asarray(proj.pre_idx, dtype=np.int64), j=np.asarray(proj.post_idx, dtype=np.int64))
+    syn.connect(i=np.asarray(proj.pre_idx[order], dtype=np.int64),
+                j=np.asarray(proj.post_idx[order], dtype=np.int64))
     syn.codeobj_class = cls
-    syn.w = np.asarray(proj.weights, dtype=float)
-    if not homogeneous:
-        syn.delay = (np.asarray(proj.delay_steps, dtype=float) - 1.0) * dt * b2.ms
+    syn.w = np.asarray(proj.weights[order], dtype=float)
+    for name, value in code.shared.items():
+        setattr(syn, name, value)
+    for name, values in code.initial.items():
+        setattr(syn, name, values[order])
+    if "pre" not in delays:
+        syn.pre.delay = (np.asarray(proj.delay_steps[order], dtype=float) - 1.0) * dt * b2.ms
+    if dendritic is not None and "post" not in delays:
+        syn.post.delay = np.asarray(dendritic[order], dtype=float) * dt * b2.ms
+    if proj.record_every:
+        every = proj.record_every
+        mon_clock = clock if every == 1 else b2.Clock(dt=every * dt * b2.ms, name=f"{P}wclock{j}")
+        objs.weight_monitors[j] = (b2.StateMonitor(syn, "w", record=True, clock=mon_clock, when="start",
+                                                   name=f"{P}wm{j}", codeobj_class=cls), every)
     return syn
 
 

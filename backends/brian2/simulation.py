@@ -134,11 +134,20 @@ class Brian2Simulation:
                               f"{', '.join(p.label for p in self.built.projections) or 'none'}")
 
     def _weights(self, j):
+        """Current weights of projection j in connection order (float64 copy)."""
         if self._objects is not None and j in self._objects.synapses:
-            return np.array(self._objects.synapses[j].variables["w"].get_value(), dtype=np.float64)
+            return self._connection_order(self._objects, j, self._objects.synapses[j].variables["w"].get_value())
         if self._final is not None and ("w", j) in self._final:
             return self._final[("w", j)].copy()
         return np.array(self._pending_w.get(j, self.built.projections[j].weights), dtype=np.float64)
+
+    @staticmethod
+    def _connection_order(objs, j, values):
+        """Brian2 synapse order (numba's CSR order) -> connection order, along the last axis."""
+        values = np.asarray(values, dtype=np.float64)
+        out = np.empty_like(values)
+        out[..., objs.order[j]] = values
+        return out
 
     def get_weights(self, projection, format="array"):
         """Current weights: 'array' (n_pre, n_post), NaN where there is no synapse, or 'list'
@@ -166,7 +175,7 @@ class Brian2Simulation:
             raise ValidationError(obj, "weights", f"conductance-based synapses need weights >= 0 (got {w.min()})")
         if self._objects is not None:
             if j in self._objects.synapses:
-                self._objects.synapses[j].variables["w"].set_value(w)
+                self._objects.synapses[j].variables["w"].set_value(w[self._objects.order[j]])
         else:
             self._refuse_after_standalone_run("set_weights()")
             self._pending_w[j] = w
@@ -278,28 +287,48 @@ class Brian2Simulation:
             self.results._add_spikes(pop.label, (steps[keep] + 1) * dt, ids[keep])
         for (k, var), (mon, every, indices) in objs.state_monitors.items():
             pop = self.built.populations[k]
-            n0 = self._consumed.get(("trace", k, var), 0)
-            steps = ob.steps_of(mon.variables["t"].get_value()[n0:], dt)
-            values = np.array(mon.variables[objs.names[k][var]].get_value()[n0:], dtype=np.float64)
-            values = values.reshape(len(steps), len(indices))
-            self._consumed[("trace", k, var)] = n0 + len(steps)
-            # Brian2 samples at the start of steps [start, stop); neurosim's samples are the
-            # states at the ends of steps, t in (start, stop] dt: drop the first, add the last
-            keep = steps > start
-            steps, values = steps[keep], values[keep]
-            if stop % every == 0:
-                steps = np.append(steps, stop)
-                values = np.vstack([values, read(k, var)[indices][None, :]])
-            self.results._add_trace(pop.label, var, steps * dt, values, indices)
+            times, values = self._samples(mon, objs.names[k][var], ("trace", k, var), every, start, stop,
+                                          len(indices), lambda: read(k, var)[indices])
+            self.results._add_trace(pop.label, var, times, values, indices)
+        for j, (mon, every) in objs.weight_monitors.items():
+            times, values = self._samples(mon, "w", ("weights", j), every, start, stop, len(objs.order[j]),
+                                          lambda: self._weights(j), lambda v: self._connection_order(objs, j, v))
+            label = self.built.projections[j].label
+            for time, row in zip(times, values):
+                self.results._add_weights(label, time, row)
+
+    def _samples(self, mon, name, key, every, start, stop, width, read_now, convert=None):
+        """(times, values) of what a StateMonitor recorded in steps [start, stop): Brian2
+        samples at the start of steps; neurosim's samples are the states at the ends of
+        steps, t in (start, stop] dt: drop the first, add the current state last."""
+        dt = self.built.dt
+        n0 = self._consumed.get(key, 0)
+        steps = ob.steps_of(mon.variables["t"].get_value()[n0:], dt)
+        values = np.array(mon.variables[name].get_value()[n0:], dtype=np.float64).reshape(len(steps), width)
+        self._consumed[key] = n0 + len(steps)
+        if convert is not None:
+            values = convert(values)
+        keep = steps > start
+        steps, values = steps[keep], values[keep]
+        if stop % every == 0:
+            steps = np.append(steps, stop)
+            values = np.vstack([values, np.asarray(read_now(), dtype=np.float64)[None, :]])
+        return steps * dt, values
 
     def _sample_weights(self, start):
+        """Recorded weights of projections without synapses (no monitor): empty rows."""
         for j, proj in enumerate(self.built.projections):
             every = getattr(proj, "record_every", 0)
-            if every:
+            if every and not self._monitored(j):
                 weights = self._weights(j)
                 first = (start // every + 1) * every
                 for step in range(first, self._step + 1, every):
                     self.results._add_weights(proj.label, step * self.built.dt, weights)
+
+    def _monitored(self, j):
+        if self._objects is not None:
+            return j in self._objects.weight_monitors
+        return bool(len(self.built.projections[j].pre_idx))   # cpp_standalone: collected after the build
 
     def _check_finite(self):
         for k, pop in enumerate(self.built.populations):
@@ -347,7 +376,7 @@ class Brian2Simulation:
             setattr(objs.groups[k], objs.names[k][var], arr)
         for j, w in self._pending_w.items():
             if j in objs.synapses:
-                objs.synapses[j].w = w
+                objs.synapses[j].w = w[objs.order[j]]
         b2.seed(self._seed)
         objs.network.run(n_steps * self.built.dt * 1e-3 * b2.second, namespace=objs.namespace, report=None)
         get_device().build(directory=self.build_dir, compile=True, run=True, with_output=not self.quiet)
@@ -358,10 +387,10 @@ class Brian2Simulation:
                     values = objs.groups[k].variables[objs.names[k][var]].get_value()
                     final[(k, var)] = np.array(values, dtype=np.float64)
         for j in objs.synapses:
-            final[("w", j)] = np.array(objs.synapses[j].variables["w"].get_value(), dtype=np.float64)
+            final[("w", j)] = self._connection_order(objs, j, objs.synapses[j].variables["w"].get_value())
         self._step = n_steps
-        self._collect(objs, 0, n_steps, lambda k, var: final[(k, var)])
         self._final = final
+        self._collect(objs, 0, n_steps, lambda k, var: final[(k, var)])
 
     def __repr__(self):
         return (f"Brian2Simulation({len(self.built.populations)} populations, t={self.t:g} ms, "

@@ -53,14 +53,17 @@ def _brian2_rejects(name):
 
 
 class Names:
-    """neurosim name <-> Brian2 name for one neuron model (renames only where needed)."""
+    """neurosim name <-> Brian2 name for one model (renames only where needed).
 
-    def __init__(self, neurosim_names):
+    ``reserved``: further names to avoid (e.g. the variables Brian2 gives every Synapses)."""
+
+    def __init__(self, neurosim_names, reserved=()):
         used = set(neurosim_names)
+        reserved = set(reserved)
         self.to_brian, self.to_neurosim = {}, {}
         for name in neurosim_names:
             new = name
-            while _brian2_rejects(new) or (new != name and new in used):
+            while _brian2_rejects(new) or new in reserved or (new != name and new in used):
                 new = "ns_" + new
             used.add(new)
             self.to_brian[name] = new
@@ -163,11 +166,12 @@ def reset(cell, names):
     return "\n".join(f"{names[target]} {op} {expr(tree, mapping)}" for target, op, tree in cell.reset)
 
 
-def on_pre(cell, names, receptor):
-    """Synaptic event code of ``receptor``: weight -> ``w``, neuron names -> ``<name>_post``."""
+def on_pre(cell, names, receptor, amount="w"):
+    """Synaptic event code of ``receptor``: weight -> ``amount`` (the synapse's ``w`` unless
+    a synapse model sets what it delivers), neuron names -> ``<name>_post``."""
     target, op, tree = cell.receptors[receptor]
     mapping = neuron_mapping(cell, names, suffix="_post")
-    mapping["weight"] = "w"
+    mapping["weight"] = amount
     return f"{names[target]}_post {op} {expr(tree, mapping)}"
 
 

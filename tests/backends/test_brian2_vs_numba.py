@@ -216,9 +216,13 @@ def test_options_and_refusals():
         ns.compile(net, backend="brian2", threads=2)
     with pytest.raises(ValidationError, match="device"):
         ns.compile(net, backend="brian2", device="gpu")
-    net.add(ns.Projection(pre, post, ns.AllToAllConnector(), ns.STDPMechanism(
-        ns.SpikePairRule(), ns.AdditiveWeightDependence(0.0, 1.0), weight=0.5, delay=1.0), label="plastic"))
-    with pytest.raises(UnsupportedFeatureError, match="Projection 'plastic'.*numba"):
+    # a synapse type that is neither static nor equation-defined has no Brian2 translation
+    from neurosim.synapses import SynapseType
+
+    class OpaqueSynapse(SynapseType):
+        pass
+    net.add(ns.Projection(pre, post, ns.AllToAllConnector(), OpaqueSynapse(weight=0.5, delay=1.0), label="odd"))
+    with pytest.raises(UnsupportedFeatureError, match="OpaqueSynapse on Projection 'odd'.*SynapseModel"):
         ns.compile(net, backend="brian2")
 
 

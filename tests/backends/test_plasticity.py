@@ -1,7 +1,8 @@
 """Plasticity against analytic answers.
 
 Backends listed in PLASTIC_BACKENDS declare synapse models in their capability
-profile; brian2 joins when its backend translates SynapseModel.
+profile.  brian2 runs with target="numpy" here: these networks are tiny, and
+numpy needs no Cython build per synapse rule (test_brian2_plasticity.py runs Cython).
 """
 import math
 
@@ -10,7 +11,8 @@ import pytest
 
 import neurosim as ns
 
-PLASTIC_BACKENDS = ["numba"]
+PLASTIC_BACKENDS = ["numba", "brian2"]
+OPTIONS = {"numba": {"numerics": "float64"}, "brian2": {"target": "numpy"}}
 
 
 @pytest.fixture(params=PLASTIC_BACKENDS)
@@ -39,8 +41,7 @@ def pairing_network(pre_times, post_times, synapse, delay=1.0):
 
 def run_pair(backend, synapse, pre_times, post_times, duration):
     net, proj = pairing_network(pre_times, post_times, synapse)
-    options = {"numerics": "float64"} if backend == "numba" else {}
-    sim = ns.compile(net, backend=backend, **options)
+    sim = ns.compile(net, backend=backend, **OPTIONS[backend])
     res = sim.run(duration)
     assert np.allclose(res.spikes("post")[0], post_times)   # the protocol did what it should
     return sim.get_weights(proj)[0, 0]
@@ -49,7 +50,13 @@ def run_pair(backend, synapse, pre_times, post_times, duration):
 A_PLUS, A_MINUS, TAU_PLUS, TAU_MINUS = 0.01, 0.012, 16.8, 33.7
 
 
-@pytest.mark.parametrize("delta_t", [d for d in range(-50, 51, 5) if d != 0])
+def backend_cases(name, values, brian2_values):
+    """(backend, value) cases: every value on numba, a subset on brian2 (slower per run)."""
+    return pytest.mark.parametrize(f"plastic_backend,{name}", [("numba", v) for v in values] +
+                                   [("brian2", v) for v in brian2_values])
+
+
+@backend_cases("delta_t", [d for d in range(-50, 51, 5) if d != 0], [-50, -20, -5, 5, 20, 50])
 @pytest.mark.parametrize("dependence", ["additive", "multiplicative"])
 def test_pair_stdp_window(plastic_backend, delta_t, dependence):
     w_min, w_max, w0 = 0.1, 1.0, 0.4
@@ -98,7 +105,7 @@ def triplet_prediction(pre, post, p):
     return dw
 
 
-@pytest.mark.parametrize("rate", [1.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0])
+@backend_cases("rate", [1.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0], [20.0, 50.0])   # brian2: 3 s, not 60 s
 @pytest.mark.parametrize("delta_t", [10.0, -10.0])
 def test_triplet_rule_frequency_dependence(plastic_backend, rate, delta_t):
     # Pfister & Gerstner 2006, visual cortex all-to-all parameters; 60 pairings
@@ -147,8 +154,7 @@ def test_tsodyks_markram_20hz_train(plastic_backend, U, tau_rec, tau_facil, cell
     post.record(var)
     net.add(ns.Projection(src, post, ns.AllToAllConnector(),
                           ns.TsodyksMarkramSynapse(U=U, tau_rec=tau_rec, tau_facil=tau_facil, weight=w, delay=1.0)))
-    options = {"numerics": "float64"} if plastic_backend == "numba" else {}
-    tr = ns.compile(net, backend=plastic_backend, **options).run(10.0 + interval * n + 20).trace("post", var)
+    tr = ns.compile(net, backend=plastic_backend, **OPTIONS[plastic_backend]).run(10.0 + interval * n + 20).trace("post", var)
     x = tr.values[:, 0]
     decay = math.exp(-dt / tau_syn)
     jumps = x[1:] - decay * x[:-1]
@@ -164,7 +170,7 @@ def test_get_set_and_record_weights(plastic_backend):
     stdp = ns.STDPMechanism(ns.SpikePairRule(), ns.AdditiveWeightDependence(0.0, 2.0), weight=0.5)
     proj = net.add(ns.Projection(pre[1:5], post, ns.FromListConnector([(0, 1), (2, 3), (3, 0)]), stdp, label="p"))
     proj.record("weight", sampling_interval=10.0)
-    sim = ns.compile(net, backend=plastic_backend)
+    sim = ns.compile(net, backend=plastic_backend, **OPTIONS[plastic_backend])
     arr = sim.get_weights(proj)
     assert arr.shape == (4, 4) and np.isnan(arr).sum() == 13 and arr[0, 1] == 0.5
     rows = sim.get_weights("p", format="list")
@@ -189,7 +195,7 @@ def test_dendritic_delay_fraction_shifts_the_timing(plastic_backend, fraction):
     rule = ns.SpikePairRule(tau_plus=tau, tau_minus=tau, A_plus=0.01, A_minus=0.01)
     net, proj = pairing_network([100.0], [110.0], ns.STDPMechanism(
         rule, ns.AdditiveWeightDependence(0.0, 1.0), weight=0.5, delay=delay, dendritic_delay_fraction=fraction))
-    sim = ns.compile(net, backend=plastic_backend, numerics="float64")
+    sim = ns.compile(net, backend=plastic_backend, **OPTIONS[plastic_backend])
     sim.run(300.0)
     delta = 10.0 - (1 - fraction) * delay
     assert sim.get_weights(proj)[0, 0] == pytest.approx(0.5 + 0.01 * math.exp(-delta / tau), rel=1e-9)
@@ -205,7 +211,7 @@ def test_custom_synapse_reads_postsynaptic_voltage(plastic_backend):
     pre = net.add(ns.Population(1, ns.SpikeSourceArray(spike_times=[20.0, 40.0]), label="pre"))
     post = net.add(ns.Population(1, ns.IF_curr_exp(v_rest=-65.0, v_thresh=0.0), label="post"))
     proj = net.add(ns.Projection(pre, post, ns.AllToAllConnector(), rule))
-    sim = ns.compile(net, backend=plastic_backend, numerics="float64")
+    sim = ns.compile(net, backend=plastic_backend, **OPTIONS[plastic_backend])
     sim.run(30.0)
     assert sim.get_weights(proj)[0, 0] == pytest.approx(0.01 * (-65.0 + 60.0))
     sim.set("post", v=-50.0)
