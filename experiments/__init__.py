@@ -16,6 +16,7 @@ EXPERIMENTS = {
     "cuba": "neurosim.experiments.cuba",
     "stdp-song2000": "neurosim.experiments.stdp_song2000",
     "stdp-assemblies": "neurosim.experiments.stdp_assemblies",
+    "stdp-digits": "neurosim.experiments.stdp_digits",
     "htm-nyc-taxi": "neurosim.experiments.htm_nyc_taxi",
     "htm-nab": "neurosim.experiments.htm_nab",
 }
