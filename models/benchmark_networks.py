@@ -12,8 +12,9 @@ def cuba_network(n_neurons=4000, p_connect=0.02, seed=1, dt=0.1):
 
     LIF (cm 0.2 nF, tau_m 20 ms, E_L -49 mV above threshold -50 mV, reset -60 mV,
     refractory 5 ms), current synapses 0.0162 nA (tau 5 ms) / -0.09 nA (tau 10 ms),
-    Bernoulli connectivity ``p_connect``, delay 0.1 ms.  Keep ``n_neurons * p_connect``
-    near 80 inputs per neuron to keep its dynamics.
+    Bernoulli connectivity ``p_connect``, delay one step (0.1 ms at the default dt; ``dt=1.0``
+    gives the SpiNNaker-step variant).  Keep ``n_neurons * p_connect`` near 80 inputs per
+    neuron to keep its dynamics.
     """
     n_exc = int(round(0.8 * n_neurons))
     net = ns.Network(dt=dt, seed=seed)
@@ -27,7 +28,7 @@ def cuba_network(n_neurons=4000, p_connect=0.02, seed=1, dt=0.1):
     for pre, w, rtype in ((exc, 0.0162, "excitatory"), (inh, -0.09, "inhibitory")):
         for post in (exc, inh):
             net.add(ns.Projection(pre, post, ns.FixedProbabilityConnector(p_connect),
-                                  ns.StaticSynapse(weight=w, delay=0.1), receptor_type=rtype))
+                                  ns.StaticSynapse(weight=w, delay=dt), receptor_type=rtype))
     return net
 
 

@@ -222,10 +222,14 @@ class SpiNNakerAdapter(Adapter):
     def context(self):
         previous = os.getcwd()
         os.chdir(self.run_dir)
-        # sPyNNaker prints progress bars to stdout; with quiet they go to self.output
+        # sPyNNaker prints progress bars to stderr and messages to stdout; with quiet both go
+        # to self.output (Python warnings are unaffected where they are caught or recorded)
         sink = io.StringIO() if self.options.get("quiet", True) else None
         try:
-            with contextlib.redirect_stdout(sink) if sink is not None else contextlib.nullcontext():
+            with contextlib.ExitStack() as stack:
+                if sink is not None:
+                    stack.enter_context(contextlib.redirect_stdout(sink))
+                    stack.enter_context(contextlib.redirect_stderr(sink))
                 yield
         finally:
             os.chdir(previous)

@@ -12,7 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
-EXPECTED = {"01_quickstart.ipynb", "02_custom_models.ipynb"}
+EXPECTED = {"01_quickstart.ipynb", "02_custom_models.ipynb", "03_backends.ipynb"}
 
 
 def test_notebooks_present():
