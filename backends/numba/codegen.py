@@ -21,6 +21,9 @@ The source depends only on the network's structure (models, which
 parameters vary per neuron, which projections exist, what is recorded), never
 on parameter values or sizes, so kernels are reused across runs and processes.
 """
+import ast
+import copy
+
 import numpy as np
 
 from neurosim import expressions
@@ -226,12 +229,51 @@ def _update(kb, k, pop, rings):
         kb.emit(3, f"flg{k}[i] = {'(rn_ <= 0) & ' if has_ref else ''}{cond}")
 
 
+class _DivisionsByParameters(ast.NodeTransformer):
+    """``x / p`` -> ``x * p__inv`` for parameters p: a division costs several multiplications
+    in the vectorised neuron loop.  Used for float32 kernels only; float64 kernels keep the
+    model's arithmetic as written (the same operations as Brian2's generated code)."""
+
+    def __init__(self, params):
+        self.params = params
+        self.used = set()
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Div) and isinstance(node.right, ast.Name) and node.right.id in self.params:
+            self.used.add(node.right.id)
+            return ast.BinOp(left=node.left, op=ast.Mult(), right=ast.Name(id=node.right.id + "__inv",
+                                                                              ctx=ast.Load()))
+        return node
+
+
+def _reciprocal_parameters(kb, k, pop, trees, local):
+    """For float32 kernels, trees with divisions by parameters turned into multiplications
+    by precomputed reciprocals (added to ``local``); float64: the trees unchanged."""
+    if kb.dtype != np.float32:
+        return trees
+    rewriter = _DivisionsByParameters({n for n, v in pop.params.items()
+                                       if np.all(np.asarray(v, dtype=float) != 0.0)})
+    out = {}
+    for var, tree in trees.items():
+        body = tree.body if isinstance(tree, ast.Expression) else tree
+        out[var] = ast.fix_missing_locations(rewriter.visit(copy.deepcopy(body)))
+    for name in rewriter.used:
+        value = pop.params[name]
+        if isinstance(value, float):
+            local[name + "__inv"] = kb.scalar(f"p{k}_{name}__inv", 1.0 / value)
+        else:
+            arr = kb.arg(f"p{k}_{name}__inv", np.ascontiguousarray(1.0 / np.asarray(value), dtype=kb.dtype))
+            local[name + "__inv"] = f"{arr}[i]"
+    return out
+
+
 def _integration_code(kb, k, pop, plan, state_vars, local):
     """Emit the update of one neuron; return var -> code of its new value."""
     cell = pop.celltype
     method = plan["method"]
     dt = kb.built.dt
-    trees = {v.name: v.expr for v in cell.equations.state}
+    trees = _reciprocal_parameters(kb, k, pop, {v.name: v.expr for v in cell.equations.state}, local)
     if method == "exact":
         params = {n: v for n, v in pop.params.items() if isinstance(v, float)}
         P, Q = exact_propagator(plan["A"], params, dt)
@@ -265,8 +307,9 @@ def _integration_code(kb, k, pop, plan, state_vars, local):
             b = _expr(sympy_to_tree(plan["B"][i], cell.name), local)
             kb.emit(3, f"a_{var} = {a}")
             kb.emit(3, f"ba_{var} = ({b}) / a_{var}")
+        step = kb.scalar(f"dt{k}_", dt)
         for var in state_vars:
-            kb.emit(3, f"n_{var} = -ba_{var} + (x_{var} + ba_{var}) * np.exp(a_{var} * {dt!r})")
+            kb.emit(3, f"n_{var} = -ba_{var} + (x_{var} + ba_{var}) * np.exp(a_{var} * {step})")
             new[var] = f"n_{var}"
         return new
 
@@ -279,17 +322,21 @@ def _integration_code(kb, k, pop, plan, state_vars, local):
             out[var] = f"k{stage}_{var}"
         return out
 
+    # step sizes as kernel scalars of the kernel's dtype: a float literal is float64 in numba and
+    # would promote a float32 update to float64
+    h, h2, h6 = (kb.scalar(f"dt{k}_{n}", value) for n, value in (("1", dt), ("2", dt / 2), ("6", dt / 6)))
     base = {var: f"x_{var}" for var in state_vars}
     k1 = derivs(1, base)
     if method == "euler":
-        return {v: f"x_{v} + {dt!r}*{k1[v]}" for v in state_vars}
+        return {v: f"x_{v} + {h}*{k1[v]}" for v in state_vars}
     if method == "rk2":
-        k2 = derivs(2, {v: f"(x_{v} + {dt / 2!r}*{k1[v]})" for v in state_vars})
-        return {v: f"x_{v} + {dt!r}*{k2[v]}" for v in state_vars}
-    k2 = derivs(2, {v: f"(x_{v} + {dt / 2!r}*{k1[v]})" for v in state_vars})
-    k3 = derivs(3, {v: f"(x_{v} + {dt / 2!r}*{k2[v]})" for v in state_vars})
-    k4 = derivs(4, {v: f"(x_{v} + {dt!r}*{k3[v]})" for v in state_vars})
-    return {v: f"x_{v} + {dt / 6!r}*({k1[v]} + 2.0*{k2[v]} + 2.0*{k3[v]} + {k4[v]})" for v in state_vars}
+        k2 = derivs(2, {v: f"(x_{v} + {h2}*{k1[v]})" for v in state_vars})
+        return {v: f"x_{v} + {h}*{k2[v]}" for v in state_vars}
+    k2 = derivs(2, {v: f"(x_{v} + {h2}*{k1[v]})" for v in state_vars})
+    k3 = derivs(3, {v: f"(x_{v} + {h2}*{k2[v]})" for v in state_vars})
+    k4 = derivs(4, {v: f"(x_{v} + {h}*{k3[v]})" for v in state_vars})
+    two = kb.scalar(f"two{k}_", 2.0)
+    return {v: f"x_{v} + {h6}*({k1[v]} + {two}*{k2[v]} + {two}*{k3[v]} + {k4[v]})" for v in state_vars}
 
 
 def _spikes(kb, k, pop, ptr_slots, hist_len):
