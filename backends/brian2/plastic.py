@@ -30,7 +30,6 @@ import numpy as np
 
 from neurosim import expressions
 from neurosim.equations import analyse_event_driven
-from neurosim.errors import ValidationError
 
 from . import translate as tr
 
@@ -59,21 +58,11 @@ def static_code(proj, post_names, post_cell):
     return SynapseCode("w : 1", tr.on_pre(post_cell, post_names, proj.receptor))
 
 
-def _neuron_refs(proj, syn, built, group_names):
-    """``<var>_pre`` / ``<var>_post`` -> Brian2 code; ValidationError for variables that do not exist."""
-    out = {}
+def _neuron_refs(proj, syn, group_names):
+    """``<var>_pre`` / ``<var>_post`` -> Brian2 code (``Projection`` has checked that they exist)."""
     refs = syn.neuron_references()
-    for side, k in (("pre", proj.pre), ("post", proj.post)):
-        pop = built.populations[k]
-        available = list(getattr(pop.celltype, "recordable", [])) if pop.kind == "neuron" else []
-        for var in sorted(refs[side]):
-            if var not in available:
-                raise ValidationError(f"Projection '{proj.label}'", "synapse",
-                                      f"{syn.name} reads {var}_{side}, but the {side}synaptic population "
-                                      f"'{pop.label}' ({pop.celltype.name}) has no variable {var!r}; "
-                                      f"variables: {', '.join(available) or 'none'}")
-            out[f"{var}_{side}"] = f"{group_names[k][var]}_{side}"
-    return out
+    return {f"{var}_{side}": f"{group_names[k][var]}_{side}"
+            for side, k in (("pre", proj.pre), ("post", proj.post)) for var in sorted(refs[side])}
 
 
 def _advance(syn, names):
@@ -107,7 +96,7 @@ def plastic_code(proj, built, group_names):
     names = tr.Names(own, reserved=SYNAPSE_RESERVED)
     mapping = {name: names[name] for name in own}
     mapping.update(w="w", t=T_EVENT, psp=PSP)
-    mapping.update(_neuron_refs(proj, syn, built, group_names))
+    mapping.update(_neuron_refs(proj, syn, group_names))
     advance, shared = _advance(syn, names)
     shared[DT_MS] = float(built.dt)
     for name, value in syn.parameters.items():

@@ -26,6 +26,9 @@ def network():
         weight=ns.RandomDistribution("uniform", low=0.5, high=1.0), delay=ns.RandomDistribution(
             "uniform", low=0.5, high=3.0))))
     net.add(ns.Projection(noise, pop, ns.AllToAllConnector(), ns.StaticSynapse(weight=0.05, delay=1.0)))
+    stdp = ns.STDPMechanism(ns.SpikePairRule(A_plus=0.05, A_minus=0.05), ns.AdditiveWeightDependence(0.0, 1.0),
+                            weight=0.3, delay=2.0, dendritic_delay_fraction=0.5)
+    net.add(ns.Projection(noise, pop, ns.AllToAllConnector(), stdp, label="stdp")).record("weight", 10.0)
     return net
 
 
@@ -47,6 +50,12 @@ def test_cpp_standalone_matches_runtime_and_reuses_its_build():
     assert np.array_equal(a.times, b.times) and np.max(np.abs(a.values - b.values)) < 1e-9
     assert len(got.spikes("noise")[0]) > 0
     assert np.allclose(sim.get("lif", "v"), runtime.get("lif", "v"))
+    # plastic synapses (on_post through the dendritic delay) and their recorded weights
+    w_ref, w_got = runtime.get_weights("stdp", format="list"), sim.get_weights("stdp", format="list")
+    assert np.max(np.abs(w_ref[:, 2] - 0.3)) > 1e-3 and np.allclose(w_got, w_ref, rtol=1e-12, atol=1e-15)
+    (t1, r1), (t2, r2) = ref.weights("stdp"), got.weights("stdp")
+    assert np.array_equal(t1, np.arange(10.0, 80.1, 10.0)) and np.array_equal(t1, t2)
+    assert np.allclose(r1, r2, rtol=1e-12, atol=1e-15)
 
     # one run per compile: a second run() or set() is refused with the way out
     with pytest.raises(UnsupportedFeatureError, match="reset"):
