@@ -223,11 +223,10 @@ def build_projection(net, k, proj, populations):
                               f"(got {delays.max()})")
     syn_initial, dendritic = {}, 0
     if isinstance(syn, SynapseModel):
-        if n and np.any(delay_steps != delay_steps[0]):
-            raise ValidationError(obj, "delay", f"a plastic projection needs one delay on the numba "
-                                  f"backend (got {delays.min():g} to {delays.max():g} ms)")
         for var in syn.equations.variables:
             syn_initial[var] = resolve_values(syn.initial.get(var, 0.0), n, wrng, obj, var)
+        # one value for one delay (numba refuses per-synapse delays on plastic projections;
+        # brian2 rounds fraction * delay per synapse in the same way)
         dendritic = int(round(syn.dendritic_delay_fraction * (delay_steps[0] if n else 1)))
     pre_k = populations.index(pre_pop)
     post_k = populations.index(post_pop)

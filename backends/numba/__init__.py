@@ -9,7 +9,7 @@ import numpy as np
 
 from neurosim.build import DEFAULT_MAX_DELAY_STEPS, build
 from neurosim.cache import cache_dir, write_atomic
-from neurosim.errors import ValidationError
+from neurosim.errors import UnsupportedFeatureError, ValidationError
 
 from .codegen import generate
 from .simulation import NumbaSimulation
@@ -57,6 +57,18 @@ def _load_kernel(source):
     return module.run_chunk, path
 
 
+def _check_plastic_delays(built):
+    """The kernel runs on_pre from the spike history at one delay per plastic projection."""
+    for proj in built.projections:
+        d = proj.delay_steps
+        if proj.synapse is not None and len(d) and np.any(d != d[0]):
+            raise UnsupportedFeatureError(
+                "numba", f"per-synapse delays on the plastic Projection '{proj.label}' "
+                f"({d.min() * built.dt:g} to {d.max() * built.dt:g} ms)",
+                "give the projection one delay, or use the brian2 backend (per-synapse delays on "
+                "equation-defined synapses)")
+
+
 def compile(network, threads=1, numerics="float32", quiet=False, record_to=None):
     """Build the network and compile its kernel; returns a NumbaSimulation.
 
@@ -73,6 +85,7 @@ def compile(network, threads=1, numerics="float32", quiet=False, record_to=None)
         raise ValidationError("numba backend", "threads", f"must be an integer from 1 to "
                               f"{numba.config.NUMBA_NUM_THREADS} (got {threads!r})")
     built = build(network)
+    _check_plastic_delays(built)
     builder = generate(built, NUMERICS[numerics], parallel=threads > 1)
     source = builder.source(_runtime_hash())
     kernel, path = _load_kernel(source)

@@ -154,3 +154,48 @@ def test_recorded_weights_across_two_runs(mixed):
     t_b, rec_b = brian2.results.weights("custom")
     assert np.allclose(t_n, np.arange(50.0, 1000.1, 50.0)) and np.allclose(t_b, t_n)
     assert np.allclose(rec_b, rec_n, rtol=WEIGHT_RTOL, atol=1e-15)
+
+
+def delay_network(split, duration=1000.0):
+    """30 inputs onto one neuron through pair STDP with per-synapse delays 1, 2.5 or 3.5 ms
+    and dendritic_delay_fraction 0.5 (postsynaptic spikes reach the synapses 5, 12 or 18
+    steps late: halves round to even).  ``split``: one projection per delay value instead
+    of one projection, which must behave the same."""
+    net = ns.Network(dt=0.1, seed=9)
+    rng = np.random.default_rng(5)
+    inputs = net.add(ns.Population(30, ns.SpikeSourceArray(spike_times=poisson_trains(rng, 30, 15.0, duration)),
+                                   label="inputs"))
+    post = net.add(ns.Population(1, ns.IF_curr_exp(tau_syn_E=5.0, v_thresh=-54.0, tau_refrac=2.0), label="post"))
+    post.record(["spikes", "v"])
+    delays = np.array([1.0, 2.5, 3.5])[np.arange(30) % 3]
+    weights = rng.uniform(0.2, 0.5, 30)
+    rows = [(i, 0, weights[i], delays[i]) for i in range(30)]
+    groups = [[r for r in rows if r[3] == d] for d in (1.0, 2.5, 3.5)] if split else [rows]
+    for g, group in enumerate(groups):
+        stdp = ns.STDPMechanism(ns.SpikePairRule(A_plus=0.01, A_minus=0.0105), ns.AdditiveWeightDependence(0.0, 0.6),
+                                dendritic_delay_fraction=0.5)
+        net.add(ns.Projection(inputs, post, ns.FromListConnector(group), stdp, label=f"stdp{g}"))
+    return net
+
+
+def test_per_synapse_delays_equal_one_projection_per_delay_on_numba():
+    net = delay_network(split=False)
+    brian2 = ns.compile(net, backend="brian2", target="numpy")
+    initial = brian2.get_weights("stdp0", format="list")[:, 2]
+    brian2.run(1000.0)
+    reference = delay_network(split=True)
+    numba = ns.compile(reference, backend="numba", numerics="float64")
+    numba.run(1000.0)
+    assert_same_spikes_and_traces(numba, brian2, ["post"])
+    rows = np.vstack([numba.get_weights(f"stdp{g}", format="list") for g in range(3)])
+    rows = rows[np.argsort(rows[:, 0])]
+    got = brian2.get_weights("stdp0", format="list")
+    assert np.array_equal(rows[:, :2], got[:, :2])
+    assert np.allclose(got[:, 2], rows[:, 2], rtol=WEIGHT_RTOL, atol=1e-15)
+    assert np.max(np.abs(got[:, 2] - initial)) > 0.01
+
+
+def test_numba_refuses_per_synapse_delays_on_plastic_projections():
+    with pytest.raises(ns.UnsupportedFeatureError, match=r"numba.*per-synapse delays on the plastic "
+                       r"Projection 'stdp0' \(1 to 3.5 ms\).*brian2"):
+        ns.compile(delay_network(split=False, duration=10.0), backend="numba")
