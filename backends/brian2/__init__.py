@@ -24,7 +24,8 @@ PROFILE = {
     "sources": "SpikeSourcePoisson, SpikeSourceArray, DCSource, StepCurrentSource",
     "synapse_types": "StaticSynapse, TsodyksMarkramSynapse, STDPMechanism, equation-defined SynapseModel",
     "plasticity": "SpikePairRule (all-to-all, nearest), PfisterSpikeTripletRule, Vogels2011Rule; "
-                  "additive / multiplicative; custom on_pre / on_post rules (same step order as numba)",
+                  "additive / multiplicative; custom on_pre / on_post rules (numba's step order; "
+                  "per-synapse delays allowed)",
     "equation_defined_models": True,
     "timestep_ms": "any (one clock per network)",
     "delay_range_steps": f"1 to {DEFAULT_MAX_DELAY_STEPS}",
