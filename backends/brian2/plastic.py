@@ -41,6 +41,10 @@ PSP = "nsx_psp"          # temporary: the amount delivered to the receptor
 # names every Brian2 Synapses object defines or reads itself
 SYNAPSE_RESERVED = {"w", "delay", "lastupdate", "i", "j", "N", "N_pre", "N_post", "N_incoming",
                     "N_outgoing", "t", "dt", "xi"}
+# variables of the groups (Brian2 refuses a synaptic variable named like a presynaptic one)
+GROUP_NAMES = {"N", "i", "t", "dt", "t_in_timesteps", "lastspike", "not_refractory", "_spikespace"}
+SOURCE_NAMES = {"rate", "neuron_index", "spike_number", "spike_time", "period", "_lastindex",
+                "_period_bins", "_timebins"}
 
 
 @dataclass
@@ -93,7 +97,10 @@ def plastic_code(proj, built, group_names):
     syn = proj.synapse
     post = built.populations[proj.post]
     own = list(syn.equations.variables) + list(syn.parameters)
-    names = tr.Names(own, reserved=SYNAPSE_RESERVED)
+    taken = set(SYNAPSE_RESERVED) | GROUP_NAMES
+    for k in (proj.pre, proj.post):
+        taken |= set(group_names[k].to_neurosim) if k in group_names else SOURCE_NAMES
+    names = tr.Names(own, reserved=taken)
     mapping = {name: names[name] for name in own}
     mapping.update(w="w", t=T_EVENT, psp=PSP)
     mapping.update(_neuron_refs(proj, syn, group_names))

@@ -199,3 +199,28 @@ def test_numba_refuses_per_synapse_delays_on_plastic_projections():
     with pytest.raises(ns.UnsupportedFeatureError, match=r"numba.*per-synapse delays on the plastic "
                        r"Projection 'stdp0' \(1 to 3.5 ms\).*brian2"):
         ns.compile(delay_network(split=False, duration=10.0), backend="numba")
+
+
+def test_names_brian2_reserves_and_neuron_to_neuron_rule_match_numba():
+    # synaptic variables named like the presynaptic neurons' v and like Brian2's own i and delay,
+    # a parameter named like a Poisson group's rate, a variable that grows linearly (b = 0),
+    # a neuron -> neuron projection whose rule reads v_pre and v_post, delta-synapse delivery
+    rule = ns.SynapseModel(
+        equations="dv/dt = -v/tau_v : 1\ndi/dt = rate : 1\ndelay : ms",
+        on_pre="v += 1; w = w + eta*(v_pre + 70)*v - 1e-4*i; delay = t; psp = 0.5*w",
+        on_post="w = min(max(w - eta*(v_post + 70)*(t - delay)/100, 0), 6); i = 0",
+        parameters={"tau_v": 15.0, "rate": 0.01, "eta": 1e-3}, weight=3.0, delay=1.5)
+    net = ns.Network(dt=0.1, seed=2)
+    rng = np.random.default_rng(3)
+    drive = net.add(ns.Population(10, ns.SpikeSourceArray(spike_times=poisson_trains(rng, 10, 40.0, 600.0)),
+                                  label="drive"))
+    a = net.add(ns.Population(5, ns.IF_curr_exp(tau_syn_E=5.0, v_thresh=-55.0, tau_refrac=2.0), label="a"))
+    b = net.add(ns.Population(4, ns.IF_curr_delta(v_thresh=-60.0, tau_refrac=1.0), label="b"))
+    for pop in (a, b):
+        pop.record(["spikes", "v"])
+    net.add(ns.Projection(drive, a, ns.FixedProbabilityConnector(0.5), ns.StaticSynapse(weight=0.8, delay=1.0)))
+    net.add(ns.Projection(a, b, ns.AllToAllConnector(), rule, label="rule"))
+    numba, brian2 = run_both(net, [300.0, 300.0], target="numpy")
+    assert_same_spikes_and_traces(numba, brian2, ["a", "b"])
+    w = assert_same_weights(numba, brian2, "rule")
+    assert np.max(np.abs(w - 3.0)) > 0.01
