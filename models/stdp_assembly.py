@@ -226,13 +226,22 @@ def weight_ratio(pre, post, w, groups, n):
     return float(w[within].mean() / w[between].mean())
 
 
-def normalise(rows, targets, w_max):
-    """Subtractive normalisation: shift each post neuron's incoming weights so that their
-    sum is ``targets[post]``, then clip to [0, w_max].  ``rows`` = (pre, post, w)."""
-    post, w = rows[:, 1].astype(int), rows[:, 2]
-    n_in = np.bincount(post, minlength=len(targets))
-    excess = (np.bincount(post, weights=w, minlength=len(targets)) - targets) / np.maximum(n_in, 1)
-    return np.clip(w - excess[post], 0.0, w_max)
+def normalise(rows, targets, w_max, iterations=20):
+    """Subtractive normalisation: shift each post neuron's incoming weights by one amount so
+    that their sum is ``targets[post]``, keeping them in [0, w_max]; weights held at a bound
+    take no share of the shift (repeated until the sums match, at most ``iterations``
+    times).  ``rows`` = (pre, post, w)."""
+    post, w = rows[:, 1].astype(int), rows[:, 2].copy()
+    n = len(targets)
+    for _ in range(iterations):
+        excess = np.bincount(post, weights=w, minlength=n) - targets
+        if np.all(np.abs(excess) <= 1e-12 * np.maximum(np.abs(targets), 1e-300)):
+            break
+        free = np.where(excess[post] > 0, w > 0, w < w_max)
+        n_free = np.bincount(post, weights=free.astype(float), minlength=n)
+        shift = np.where(n_free > 0, excess / np.maximum(n_free, 1), 0.0)
+        w = np.clip(w - shift[post] * free, 0.0, w_max)
+    return w
 
 
 def run_protocol(sim, params, protocol, normalise_ee=True, sample_ms=500.0):
@@ -312,15 +321,17 @@ def phase_rates(spike_times, n, protocol):
     return out
 
 
-def simulate(params=None, seed=1, ee_plastic=True, inhibitory_plasticity=True, backend="numba",
+def simulate(params=None, seed=1, ee_plastic=True, inhibitory_plasticity=True, w_ie=None, backend="numba",
              normalise_ee=True, **options):
     """Build, compile, run the protocol and measure.  Returns a dict of measures plus the
-    weight-ratio time course and the final E->E rows."""
+    weight-ratio time course, the final E->E rows and the final I->E weights (one per
+    connection, in connection order: can be passed back as ``w_ie``)."""
     params = params or AssemblyParams()
-    net, protocol = build_network(params, seed, ee_plastic, inhibitory_plasticity)
+    net, protocol = build_network(params, seed, ee_plastic, inhibitory_plasticity, w_ie)
     sim = ns.compile(net, backend=backend, **options)
     try:
         out = run_protocol(sim, params, protocol, normalise_ee)
+        ie_weights = sim.get_weights("inh->exc", format="list")[:, 2]
     finally:
         if hasattr(sim, "close"):
             sim.close()
@@ -342,6 +353,7 @@ def simulate(params=None, seed=1, ee_plastic=True, inhibitory_plasticity=True, b
     final = at["recall"]
     measures["block_means"] = block_means(final[:, 0], final[:, 1], final[:, 2], groups, params.n_exc).tolist()
     return {"measures": measures, "times": out["times"], "ratio": out["ratio"], "final_rows": final,
+            "ie_weights": ie_weights,
             "spikes": (t_e, i_e), "protocol": protocol, "params": params}
 
 

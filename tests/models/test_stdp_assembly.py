@@ -26,8 +26,9 @@ def test_subtractive_normalisation_restores_each_sum():
     w = sa.normalise(rows, targets=np.array([3.0, 2.0]), w_max=10.0)
     # post 0: sum 6 -> 3, each minus 1; post 1: sum 1 -> 2, each plus 0.5
     assert w == pytest.approx([0.0, 2.0, 1.0, 1.0, 1.0])
+    # with w_max = 1.5, 3.0 -> 1.5 and post 0's other synapses take the rest: the sums still match
     clipped = sa.normalise(rows, targets=np.array([3.0, 2.0]), w_max=1.5)
-    assert clipped.max() == 1.5
+    assert clipped == pytest.approx([0.25, 1.5, 1.25, 1.0, 1.0])
 
 
 def test_protocol_and_stimulus_follow_the_schedule():
