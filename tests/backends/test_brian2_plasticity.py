@@ -224,3 +224,9 @@ def test_names_brian2_reserves_and_neuron_to_neuron_rule_match_numba():
     assert_same_spikes_and_traces(numba, brian2, ["a", "b"])
     w = assert_same_weights(numba, brian2, "rule")
     assert np.max(np.abs(w - 3.0)) > 0.01
+    # reset() restores weights, synaptic variables, last-event times and spikes in flight
+    brian2.reset()
+    assert np.all(brian2.get_weights("rule", format="list")[:, 2] == 3.0)
+    brian2.run(600.0)
+    assert_same_spikes_and_traces(numba, brian2, ["a", "b"])
+    assert_same_weights(numba, brian2, "rule")
