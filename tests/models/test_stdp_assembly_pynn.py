@@ -1,0 +1,72 @@
+"""The assembly network on the PyNN backends.
+
+* SpiNNaker (virtual board, maps only): sPyNNaker 7.4.1 runs one synapse-dynamics model
+  per postsynaptic population, so the full model (SpikePairRule on E->E *and*
+  Vogels2011Rule on I->E, both onto the E population) is refused before any sPyNNaker
+  call; each half maps with sPyNNaker's own rule (E->E SpikePairRule with static I->E,
+  and I->E Vogels2011Rule with static E->E).
+* NEST: pyNN.nest 0.13 has no Vogels2011Rule, so NEST runs the network with static I->E.
+  Qualitative criterion (what numba shows, and what Litwin-Kumar & Doiron 2014 report:
+  inhibitory plasticity is needed for stable assemblies): without inhibitory plasticity,
+  imprinting with E->E STDP drives the E population from < 5 Hz into a high-rate state
+  (> 5 x its warm-up rate, persisting after the stimulation ends) on numba *and* on NEST,
+  while on numba the same protocol with Vogels 2011 I->E keeps the spontaneous rate
+  below 3 x the warm-up rate.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import neurosim as ns
+from neurosim.errors import UnsupportedFeatureError
+from neurosim.models import stdp_assembly as sa
+
+pytestmark = pytest.mark.pynn
+
+SMALL = dict(n_exc=160, n_inh=40, n_assemblies=2, assembly_size=60, warmup_ms=500.0, rounds=1,
+             spontaneous_ms=300.0, cue_repeats=1, cue_gap_ms=100.0, norm_every_ms=250.0)
+
+
+@pytest.mark.spinnaker
+def test_full_model_is_refused_and_each_rule_maps_on_the_spinnaker_virtual_board(tmp_path):
+    params = sa.quick_params()
+    net, _ = sa.build_network(params, seed=1)
+    with pytest.raises(UnsupportedFeatureError, match=r"two different STDP rules onto Population 'exc'"):
+        ns.compile(net, backend="spinnaker", virtual_board=True, run_dir=str(tmp_path / "full"))
+    halves = {"stdp-ee": dict(ee_plastic=True, inhibitory_plasticity=False),
+              "vogels-ie": dict(ee_plastic=False, inhibitory_plasticity=True)}
+    for name, flags in halves.items():
+        net, _ = sa.build_network(params, seed=1, **flags)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            with ns.compile(net, backend="spinnaker", virtual_board=True, run_dir=str(tmp_path / name)) as sim:
+                sim.run(10.0)
+                info = sim.info
+        cores = info["cores"]
+        print(name, "on the virtual SpiNN-5 board:", cores)
+        # every population got cores of its own (sPyNNaker decides how to split them)
+        assert all(cores["populations"][label] >= 1 for label in ("exc", "inh", "bg_exc", "bg_inh", "stim"))
+        assert cores["total"] >= sum(cores["populations"].values()) + cores["system"]
+        plastic = "exc->exc" if name == "stdp-ee" else "inh->exc"
+        assert info["weight_quantisation"][plastic]["max_relative_error"] < 0.01
+
+
+def _rates(backend, inhibitory_plasticity):
+    params = sa.quick_params(**SMALL)
+    out = sa.simulate(params, seed=1, inhibitory_plasticity=inhibitory_plasticity, backend=backend)
+    return out["measures"]["rates_exc_hz"]
+
+
+@pytest.mark.nest
+@pytest.mark.slow
+def test_without_inhibitory_plasticity_imprinting_runs_away_on_numba_and_nest():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        runs = {b: _rates(b, False) for b in ("numba", "nest")}
+    balanced = _rates("numba", True)
+    print("E rates (Hz) without iSTDP:", runs, "with iSTDP (numba):", balanced)
+    for backend, rates in runs.items():
+        assert rates["warmup"] < 5.0, (backend, rates)
+        assert rates["spontaneous"] > 5 * rates["warmup"] and rates["recall"] > 5 * rates["warmup"], (backend, rates)
+    assert balanced["spontaneous"] < 3 * max(balanced["warmup"], 1.0), balanced
