@@ -1,0 +1,192 @@
+"""Astrocytes and the tripartite synapse (Stimberg, Goodman, Brette & De Pittà, "Modeling
+neuron-glia interactions with the Brian 2 simulator", bioRxiv 198366; equations and
+parameters in ``../shared/references/models.md`` section 3), as equation-defined models.
+
+Units.  Parameters are given (and listed in :data:`PARAMETERS`) in the published units,
+concentrations in µM and rates per second; the models convert rates to per ms, neurosim's
+time unit.  Concentrations are dimensionless numbers in neurosim (µM); time is in ms.
+
+* :func:`astrocyte` — the G-ChI astrocyte (Li-Rinzel CICR: Ca²⁺ ``C``, IP3R gating ``h``,
+  IP3 ``I``) with metabotropic receptors ``Gamma_A`` driven by extracellular glutamate
+  ``Y_S`` (receptor ``'glutamate'``: a synapse delivers ``rho_c*Y_T*r_S`` µM), exogenous IP3
+  drive ``J_ex`` towards ``I_bias`` (optionally a rectangular wave), IP3 gap-junction input
+  (receptor ``'ip3'``), and gliotransmitter release when ``C`` crosses ``C_Theta`` upwards
+  (``G_A``, ``x_A``) acting on presynaptic receptors ``Gamma_S`` (dΓ_S/dt depends on the
+  astrocyte's own ``G_A`` only, so it lives in the astrocyte).  A settable ``released``
+  counts the resources delivered on receptor ``'released'`` (for measurements).
+* :func:`tripartite_synapse` — Tsodyks-Markram release with the gliotransmitter acting on
+  the release probability: U_0 = (1 - Γ_S) U_0* + α Γ_S, Γ_S read from the postsynaptic
+  astrocyte as ``Gamma_S_post``; delivers ``w * r_S``.
+* :func:`ip3_gap_junction` — J_coupling = -F/2 (1 + tanh((|ΔI| - I_Θ)/ω_I)) sign(ΔI),
+  ΔI = I_post - I_pre, added to the postsynaptic IP3 once per step.
+
+How the event logic fits neurosim's model language.  Release must happen at the first
+step in which ``C > C_Theta`` after a step with ``C <= C_Theta`` (Brian2's threshold with
+``refractory='C > C_Theta'``), and gap junctions need the neighbours' IP3 every step.  Both
+use an astrocyte whose threshold is always true (``t >= 0``): its "spike" every step runs
+the reset as a per-step discrete update (release if ``C > C_Theta`` and the settable flag
+``armed`` says the previous step was below; then ``armed`` is updated), and a
+:class:`~neurosim.SynapseModel` projection from astrocytes to astrocytes (one-step delay)
+reads ``I_pre`` and ``I_post`` at each delivery and adds dt·J_coupling to ``I`` through the
+``'ip3'`` receptor (explicit Euler for the coupling term, the cell's own equations rk4).
+The astrocytes' spikes are therefore clock ticks, not events; do not record them.
+"""
+import numpy as np
+
+from neurosim.errors import ValidationError
+from neurosim.neurons import NeuronModel
+from neurosim.synapses import SynapseModel
+
+#: name -> (default value, published unit); defaults are those of Stimberg et al.'s
+#: examples 3-6 (``../shared/references/models.md`` section 3)
+PARAMETERS = {
+    # Ca2+ fluxes
+    "O_P": (0.9, "uM/s"), "K_P": (0.05, "uM"), "C_T": (2.0, "uM"), "rho_A": (0.18, "1"),
+    "Omega_C": (6.0, "1/s"), "Omega_L": (0.1, "1/s"),
+    # IP3R kinetics
+    "d_1": (0.13, "uM"), "d_2": (1.05, "uM"), "O_2": (0.2, "1/uM/s"), "d_3": (0.9434, "uM"),
+    "d_5": (0.08, "uM"),
+    # agonist-dependent IP3 production (receptors)
+    "O_beta": (3.2, "uM/s"), "O_N": (0.3, "1/uM/s"), "Omega_N": (0.5, "1/s"), "K_KC": (0.5, "uM"),
+    "zeta": (10.0, "1"), "Omega_c": (40.0, "1/s"),
+    # endogenous IP3 production and degradation
+    "O_delta": (0.6, "uM/s"), "kappa_delta": (1.5, "uM"), "K_delta": (0.1, "uM"),
+    "Omega_5P": (0.05, "1/s"), "K_D": (0.7, "uM"), "K_3K": (1.0, "uM"), "O_3K": (4.5, "uM/s"),
+    # exogenous IP3 drive
+    "F_ex": (2.0, "uM/s"), "I_Theta": (0.3, "uM"), "omega_I": (0.05, "uM"), "I_bias": (0.0, "uM"),
+    # gliotransmission
+    "C_Theta": (0.5, "uM"), "Omega_A": (0.6, "1/s"), "U_A": (0.6, "1"), "G_T": (200000.0, "uM"),
+    "rho_e": (6.5e-4, "1"), "Omega_e": (60.0, "1/s"), "O_G": (1.5, "1/uM/s"), "Omega_G": (0.5 / 60, "1/s"),
+}
+#: the scripts' deviations from the defaults
+FIG2 = dict(K_P=0.1, O_beta=5.0, O_delta=0.2, K_delta=0.3, Omega_5P=0.1, K_D=0.5, F_ex=0.09)
+FIG5 = dict(F_ex=0.09)
+FIG6 = dict(O_beta=0.5, O_delta=1.2)
+#: synapse defaults (published units): TM release and glutamate per release
+SYNAPSE = dict(U_0_star=0.6, Omega_f=3.33, Omega_d=2.0, alpha=0.0, rho_c=0.005, Y_T=500000.0)
+
+_CORE = """
+dGamma_A/dt = O_N*Y_S*(1 - Gamma_A) - Omega_N*(1 + zeta*C/(C + K_KC))*Gamma_A : 1
+dY_S/dt = -Omega_c*Y_S : uM
+dI/dt = J_beta + J_delta - J_3K - J_5P + J_ex : uM
+J_beta = O_beta*Gamma_A : uM/ms
+J_delta = O_delta/(1 + I/kappa_delta)*C**2/(C**2 + K_delta**2) : uM/ms
+J_3K = O_3K*C**4/(C**4 + K_D**4)*I/(I + K_3K) : uM/ms
+J_5P = Omega_5P*I : uM/ms
+delta_I_bias = I - I_bias*{stimulus} : uM
+J_ex = -F_ex/2*(1 + tanh((abs(delta_I_bias) - I_Theta)/omega_I))*sign(delta_I_bias) : uM/ms
+dC/dt = (Omega_C*m_inf**3*h**3 + Omega_L)*(C_T - (1 + rho_A)*C) - O_P*C**2/(C**2 + K_P**2) : uM
+dh/dt = (h_inf - h)/tau_h : 1
+m_inf = I/(I + d_1)*C/(C + d_5) : 1
+h_inf = Q_2/(Q_2 + C) : 1
+tau_h = 1/(O_2*(Q_2 + C)) : ms
+Q_2 = d_2*(I + d_1)/(I + d_3) : uM
+released : 1
+"""
+_GLIO = """
+dx_A/dt = Omega_A*(1 - x_A) : 1
+dG_A/dt = -Omega_e*G_A : uM
+dGamma_S/dt = O_G*G_A*(1 - Gamma_S) - Omega_G*Gamma_S : 1
+armed : 1
+n_release : 1
+"""
+# release at the first tick above threshold; 'armed' remembers the previous tick
+_RELEASE = ("G_A += rho_e*G_T*U_A*x_A*(1.0 if C > C_Theta and armed > 0.5 else 0.0); "
+            "n_release += 1.0 if C > C_Theta and armed > 0.5 else 0.0; "
+            "x_A -= U_A*x_A*(1.0 if C > C_Theta and armed > 0.5 else 0.0); "
+            "armed = 1.0 if C <= C_Theta else 0.0")
+
+
+def _per_ms(value, unit):
+    """Published value -> neurosim value and unit (rates per s -> per ms)."""
+    if unit.endswith("/s"):
+        return value * 1e-3, unit[:-2] + "/ms"
+    return value, unit
+
+
+def _check_params(obj, names, given):
+    unknown = set(given) - set(names)
+    if unknown:
+        raise ValidationError(obj, sorted(unknown)[0], f"unknown parameter; valid: {', '.join(sorted(names))}")
+
+
+def astrocyte(gliotransmission=True, stimulus_period=None, stimulus_on=None, **parameters):
+    """The G-ChI astrocyte as a NeuronModel (integrated with rk4).
+
+    Parameters (published units: µM, 1/s, µM/s; see :data:`PARAMETERS`) override the
+    defaults; ``I_bias`` may be an array (one per astrocyte).  ``gliotransmission=False``
+    leaves out x_A, G_A, Gamma_S (needed for large steps: Omega_e dt must stay < 2.7 for
+    rk4).  ``stimulus_period``/``stimulus_on`` (s) make the exogenous drive a rectangular
+    wave (I_bias on for the first ``stimulus_on`` s of each period, as in Fig. 5).
+
+    Variables: C, I, Y_S, G_A (µM); h, Gamma_A, x_A, Gamma_S, released (1).  Receptors:
+    'glutamate' (Y_S += weight, µM), 'ip3' (I += weight, µM), 'released' (counter).
+    Set initial values with ``Population.initialize`` (e.g. h=0.9, x_A=1, armed=1).
+    """
+    _check_params("astrocyte", PARAMETERS, parameters)
+    params, units = {}, {}
+    for name, (default, unit) in PARAMETERS.items():
+        if not gliotransmission and name in ("C_Theta", "Omega_A", "U_A", "G_T", "rho_e", "Omega_e",
+                                             "O_G", "Omega_G"):
+            continue
+        value = parameters.get(name, default)
+        scale, units[name] = _per_ms(1.0, unit)
+        params[name] = np.asarray(value, dtype=float) * scale if np.ndim(value) else float(value) * scale
+    stimulus = "1.0"
+    if (stimulus_period is None) != (stimulus_on is None):
+        raise ValidationError("astrocyte", "stimulus_on", "give both stimulus_period and stimulus_on (s) or neither")
+    if stimulus_period is not None:
+        if not 0 < stimulus_on <= stimulus_period:
+            raise ValidationError("astrocyte", "stimulus_on", f"must be in (0, stimulus_period = "
+                                  f"{stimulus_period}] s (got {stimulus_on})")
+        params["T_stim"], params["T_on"] = stimulus_period * 1e3, stimulus_on * 1e3
+        units["T_stim"] = units["T_on"] = "ms"
+        stimulus = "(1.0 if t % T_stim < T_on else 0.0)"
+    equations = _CORE.replace("{stimulus}", stimulus) + (_GLIO if gliotransmission else "")
+    initial = {"h": 0.9}
+    if gliotransmission:
+        initial.update(x_A=1.0, armed=1.0)
+    return NeuronModel(equations, threshold="t >= 0", reset=_RELEASE if gliotransmission else "",
+                       parameters=params, units=units, initial=initial, method="rk4",
+                       receptors={"glutamate": "Y_S += weight", "ip3": "I += weight",
+                                  "released": "released += weight"},
+                       name="GChIAstrocyte")
+
+
+def tripartite_synapse(weight, gliotransmission=True, delay=None, **parameters):
+    """Tsodyks-Markram synapse whose U_0 is set by the postsynaptic astrocyte's Gamma_S.
+
+    ``weight`` scales what is delivered (``psp = w * r_S``): ``rho_c * Y_T`` µM onto an
+    astrocyte's 'glutamate' receptor, 1 onto 'released' (counts r_S), a conductance (uS)
+    onto a neuron.  Parameters (published units): U_0_star, Omega_f, Omega_d (1/s), alpha.
+    With ``gliotransmission=False`` U_0 = U_0_star (a plain TM synapse, post may be anything).
+    Synaptic variables u_S, x_S, r_S (last release), U_0.
+    """
+    names = ("U_0_star", "Omega_f", "Omega_d", "alpha")
+    _check_params("tripartite_synapse", names, parameters)
+    values = {k: float(parameters.get(k, SYNAPSE[k])) for k in names}
+    values["Omega_f"] *= 1e-3
+    values["Omega_d"] *= 1e-3
+    u0 = "(1 - Gamma_S_post)*U_0_star + alpha*Gamma_S_post" if gliotransmission else "U_0_star"
+    return SynapseModel(
+        equations="du_S/dt = -Omega_f*u_S : 1 (event-driven)\n"
+                  "dx_S/dt = Omega_d*(1 - x_S) : 1 (event-driven)\nr_S : 1\nU_0 : 1",
+        on_pre=f"U_0 = {u0}; u_S = u_S + U_0*(1 - u_S); r_S = u_S*x_S; x_S = x_S - r_S; psp = w*r_S",
+        parameters=values, initial={"x_S": 1.0}, weight=weight, delay=delay, name="TripartiteSynapse")
+
+
+def ip3_gap_junction(dt, F=0.09, I_Theta=0.3, omega_I=0.05):
+    """IP3 gap junction (astrocyte -> astrocyte, receptor 'ip3'): every step adds
+    dt * J_coupling (µM) to the postsynaptic IP3.  ``dt`` is the network's step (ms),
+    also used as the delay; F in µM/s, I_Theta and omega_I in µM."""
+    if not dt > 0:
+        raise ValidationError("ip3_gap_junction", "dt", f"must be the network's dt > 0 ms (got {dt!r})")
+    return SynapseModel(
+        on_pre="psp = -w*dt_c*F/2*(1 + tanh((abs(I_post - I_pre) - I_Theta)/omega_I))*sign(I_post - I_pre)",
+        parameters={"F": F * 1e-3, "I_Theta": I_Theta, "omega_I": omega_I, "dt_c": float(dt)},
+        weight=1.0, delay=dt, name="IP3GapJunction")
+
+
+def published(name, value):
+    """A value of parameter ``name`` in neurosim's units (rates per ms)."""
+    return _per_ms(value, PARAMETERS[name][1])[0]
