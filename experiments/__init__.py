@@ -19,6 +19,8 @@ EXPERIMENTS = {
     "stdp-digits": "neurosim.experiments.stdp_digits",
     "htm-nyc-taxi": "neurosim.experiments.htm_nyc_taxi",
     "htm-nab": "neurosim.experiments.htm_nab",
+    "astro-single": "neurosim.experiments.astro_single",
+    "astro-synapse": "neurosim.experiments.astro_synapse",
 }
 
 

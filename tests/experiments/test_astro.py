@@ -1,0 +1,56 @@
+"""Astrocyte experiments (quick variants): numba against brian2 in the same run, and the
+qualitative findings of Stimberg et al. / De Pittà et al."""
+import json
+
+import pytest
+
+from neurosim.experiments import get_experiment
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    out = tmp_path_factory.mktemp("astro_single")
+    return out, get_experiment("astro-single").run(str(out), quick=True)
+
+
+@pytest.fixture(scope="module")
+def synapse(tmp_path_factory):
+    out = tmp_path_factory.mktemp("astro_synapse")
+    return out, get_experiment("astro-synapse").run(str(out), quick=True)
+
+
+def test_single_astrocyte_numba_agrees_with_brian2(single):
+    out, metrics = single
+    assert json.loads((out / "metrics.json").read_text()) == metrics
+    assert (out / "astrocyte.png").stat().st_size > 1000
+    comparison = metrics["comparison"]
+    assert comparison["worst"] <= 0.01 and comparison["within_1_percent"]
+    assert set(comparison["max_relative_error"]) == {"astrocyte.C", "astrocyte.I", "astrocyte.h", "astrocyte.Gamma_A"}
+    # glutamate pulses every 2 s trigger Ca2+ transients above 0.5 µM (paper Fig. 2: peaks ~1 µM)
+    assert metrics["ca_crossings_above_0.5uM"] >= 2 and 0.7 < metrics["ca_max_uM"] < 1.5
+
+
+def test_synapse_numba_agrees_with_brian2(synapse):
+    out, metrics = synapse
+    comparison = metrics["fig3"]["comparison"]
+    assert comparison["worst"] <= 0.01
+    assert set(comparison["max_relative_error"]) == {"astrocytes.C", "astrocytes.released"}
+    assert (out / "fig3_release.png").stat().st_size > 1000
+    assert (out / "fig4_release_vs_rate.png").stat().st_size > 1000
+
+
+def test_gliotransmission_lowers_release_and_turns_depression_into_facilitation(synapse):
+    release = synapse[1]["fig3"]["release_per_spike"]
+    none, weak, strong = (release[k] for k in ("no gliotransmission", "weak (I_bias 0.8 uM)",
+                                               "stronger (I_bias 1.25 uM)"))
+    assert none[0] == pytest.approx(0.6)                  # first release of a rested TM synapse: U_0* x 1
+    assert strong[0] < weak[0] < none[0]                  # alpha = 0: gliotransmitter lowers U_0
+    assert none[1] < none[0] and weak[1] > weak[0] and strong[1] > strong[0]   # paired-pulse: depression vs facilitation
+    assert strong[-1] > none[-1]                          # less depletion during the 100 Hz burst
+
+
+def test_release_vs_rate(synapse):
+    fig4 = synapse[1]["fig4"]
+    plain, closed = fig4["mean_release_per_spike"]["no_gliotransmission"], fig4["mean_release_per_spike"]["closed_loop"]
+    assert all(a > b for a, b in zip(plain, plain[1:]))   # TM depression: less per spike at higher rates
+    assert closed[0] < 0.5 * plain[0]                     # closed loop: the astrocyte cuts low-rate release
