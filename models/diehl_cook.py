@@ -33,7 +33,7 @@ advance); one pass over the training images.
 
 Units: ms, mV, Hz; conductances and weights are dimensionless (in units of the leak).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -63,6 +63,16 @@ class DigitsParams:
     w_ie: float = 17.0
     delay: float = 5.0
     dt: float = 0.5
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type in (int, "int") and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                           or value < 1):
+                raise ns.ValidationError("DigitsParams", f.name, f"must be an integer >= 1 (got {value!r})")
+            if f.type in (float, "float") and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                               or not np.isfinite(value) or value <= 0):
+                raise ns.ValidationError("DigitsParams", f.name, f"must be a finite number > 0 (got {value!r})")
 
 
 def load_digits_split(n_train, n_test, seed=0):

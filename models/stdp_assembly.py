@@ -33,7 +33,7 @@ the same fraction among all E neurons in equally long windows of spontaneous act
 
 Units: ms, mV, nF, uS (conductance weights), Hz.
 """
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -83,6 +83,23 @@ class AssemblyParams:
     norm_every_ms: float = 50.0
     recruit_hz: float = 20.0
     dt: float = 0.1
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "cell":
+                continue
+            if f.type in (int, "int") and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                           or value < 1):
+                raise ns.ValidationError("AssemblyParams", f.name, f"must be an integer >= 1 (got {value!r})")
+            if f.type in (float, "float") and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                               or not np.isfinite(value) or value < 0):
+                raise ns.ValidationError("AssemblyParams", f.name, f"must be a finite number >= 0 (got {value!r})")
+        if not 0.0 < self.cue_fraction <= 1.0:
+            raise ns.ValidationError("AssemblyParams", "cue_fraction", f"must be in (0, 1] (got {self.cue_fraction})")
+        if self.norm_every_ms < self.dt or self.dt <= 0:
+            raise ns.ValidationError("AssemblyParams", "norm_every_ms", f"must be >= dt = {self.dt} ms "
+                                     f"(got {self.norm_every_ms})")
 
 
 def quick_params(**changes):
@@ -356,7 +373,3 @@ def simulate(params=None, seed=1, ee_plastic=True, inhibitory_plasticity=True, w
             "ie_weights": ie_weights,
             "spikes": (t_e, i_e), "protocol": protocol, "params": params}
 
-
-def with_changes(params, **changes):
-    """A copy of ``params`` with some fields changed."""
-    return replace(params, **changes)

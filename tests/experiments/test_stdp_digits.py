@@ -69,6 +69,10 @@ def test_normalisation_and_split():
     assert x_train.shape == (100, 64) and x_test.shape == (50, 64) and x_train.max() <= 16
     with pytest.raises(ns.ValidationError, match="exceeds the 1797 images"):
         dc.load_digits_split(1500, 500)
+    with pytest.raises(ns.ValidationError, match=r"DigitsParams.n_exc: must be an integer >= 1 \(got 0\)"):
+        dc.DigitsParams(n_exc=0)
+    with pytest.raises(ns.ValidationError, match=r"DigitsParams.max_rate_hz: must be a finite number > 0"):
+        dc.DigitsParams(max_rate_hz=float("nan"))
 
 
 def test_quick_experiment_learns_above_chance_and_the_untrained_network(tmp_path):

@@ -48,9 +48,15 @@ def test_protocol_and_stimulus_follow_the_schedule():
     assert all(len(trains[i]) == 0 for i in unassigned)
 
 
-def test_too_many_assemblies_are_refused():
+def test_bad_parameters_are_refused():
     with pytest.raises(ValidationError, match="do not fit in n_exc"):
         sa.assemblies(sa.AssemblyParams(n_exc=100, n_assemblies=3, assembly_size=40))
+    with pytest.raises(ValidationError, match=r"AssemblyParams.n_assemblies: must be an integer >= 1 \(got 0\)"):
+        sa.AssemblyParams(n_assemblies=0)
+    with pytest.raises(ValidationError, match=r"AssemblyParams.cue_fraction: must be in \(0, 1\] \(got 1.5\)"):
+        sa.AssemblyParams(cue_fraction=1.5)
+    with pytest.raises(ValidationError, match=r"AssemblyParams.w_ee: must be a finite number >= 0 \(got -1.0\)"):
+        sa.AssemblyParams(w_ee=-1.0)
 
 
 @pytest.fixture(scope="module")
