@@ -36,6 +36,7 @@ def test_delta_synapse_jumps_and_decays(backend):
     assert np.max(np.abs(tr.values[:, 0] - closed)) < 1e-6
 
 
+@pytest.mark.needs("delta_input_fires_in_its_step")
 def test_delta_synapse_input_can_trigger_a_spike_in_the_same_step(backend):
     cell = ns.IF_curr_delta(v_rest=-65.0, v_thresh=-60.0, v_reset=-70.0)
     res = one_input(backend, cell, 10.0, "spikes")
@@ -82,6 +83,7 @@ def test_adaptive_exponential_neuron_adapts(backend):
     assert w.max() > 0.2  # each spike adds b = 0.0805 nA
 
 
+@pytest.mark.needs("equation_defined_models")
 def test_integration_methods_agree_on_conductance_lif(backend):
     out = {}
     for method in ("exponential_euler", "rk2", "rk4", "euler"):
@@ -141,7 +143,8 @@ def test_step_current_source(backend):
     pop = net.add(ns.Population(1, ns.IF_curr_exp(tau_m=10.0, cm=1.0, v_thresh=0.0), label="p"))
     ns.StepCurrentSource(times=[10.0, 50.0], amplitudes=[0.5, 0.0]).inject_into(pop)
     pop.record("v")
-    tr = ns.compile(net, backend=backend, numerics="float64").run(100.0).trace("p", "v")
+    options = {"numerics": "float64"} if backend == "numba" else {}
+    tr = ns.compile(net, backend=backend, **options).run(100.0).trace("p", "v")
     v = tr.values[:, 0]
     # R I = 5 mV: v(t) = -65 + 5 (1 - exp(-(t - 10)/10)) during the step, then decays
     on = (tr.times > 10.0) & (tr.times <= 50.0)
