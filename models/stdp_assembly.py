@@ -135,13 +135,14 @@ class Protocol:
     duration: float
 
 
-def make_protocol(params, seed):
-    """Warm-up, imprinting (rounds x assemblies), spontaneous, recall (cues)."""
+def make_protocol(params, seed, imprint=True):
+    """Warm-up, imprinting (rounds x assemblies; none with ``imprint=False``), spontaneous,
+    recall (cues)."""
     groups, cues = assemblies(params), cue_sets(params, seed)
     t = params.warmup_ms
     phases = {"warmup": (0.0, t)}
     windows = []
-    for _ in range(params.rounds):
+    for _ in range(params.rounds if imprint else 0):
         for k, members in enumerate(groups):
             windows.append((t, t + params.stim_ms, members, "imprint", k))
             t += params.stim_ms + params.gap_ms
@@ -169,12 +170,14 @@ def stimulus_trains(params, protocol, seed):
     return [np.unique(np.concatenate(tr)) if tr else np.zeros(0) for tr in trains]
 
 
-def build_network(params=None, seed=1, ee_plastic=True, inhibitory_plasticity=True, w_ie=None, protocol=None):
+def build_network(params=None, seed=1, ee_plastic=True, inhibitory_plasticity=True, w_ie=None, protocol=None,
+                  w_ee=None):
     """The E/I network with background, stimulus source and the four recurrent projections.
 
     ``ee_plastic=False`` makes E->E static (the control); ``inhibitory_plasticity=False``
     makes I->E static with weight ``w_ie`` (number or one value per connection; default
-    ``params.w_ie``).  NEST (pyNN.nest) has no Vogels2011Rule and sPyNNaker runs one
+    ``params.w_ie``); a static E->E takes ``w_ee`` likewise.  The same seed gives the same
+    connectivity whatever the synapse types, so learned weights can be loaded back.  NEST (pyNN.nest) has no Vogels2011Rule and sPyNNaker runs one
     STDP model per postsynaptic population, so on those backends one of the two E
     inputs must be static.  Returns ``(network, protocol)``.
     """
@@ -201,7 +204,7 @@ def build_network(params=None, seed=1, ee_plastic=True, inhibitory_plasticity=Tr
                                                A_plus=params.A_plus, A_minus=params.A_minus),
                               ns.AdditiveWeightDependence(0.0, params.w_ee_max), weight=params.w_ee, delay=d)
     else:
-        ee = ns.StaticSynapse(weight=params.w_ee, delay=d)
+        ee = ns.StaticSynapse(weight=params.w_ee if w_ee is None else w_ee, delay=d)
     net.add(ns.Projection(exc, exc, conn, ee, label="exc->exc"))
     net.add(ns.Projection(exc, inh, conn, ns.StaticSynapse(weight=params.w_ei, delay=d), label="exc->inh"))
     if inhibitory_plasticity:
@@ -270,7 +273,9 @@ def run_protocol(sim, params, protocol, normalise_ee=True, sample_ms=500.0):
     targets = np.bincount(rows[:, 1].astype(int), weights=rows[:, 2], minlength=params.n_exc)
     plastic = isinstance(sim.network.projections[_proj_index(sim, "exc->exc")].synapse_type, ns.STDPMechanism)
     times, ratios, at = [0.0], [weight_ratio(rows[:, 0], rows[:, 1], rows[:, 2], groups, params.n_exc)], {}
-    ends = {round(t1, 6): name for name, (_, t1) in protocol.phases.items()}
+    ends = {}
+    for name, (_, t1) in protocol.phases.items():
+        ends.setdefault(round(t1, 6), []).append(name)
     step = params.norm_every_ms if (plastic and normalise_ee) else sample_ms
     t, results, next_sample = 0.0, None, sample_ms
     while t < protocol.duration - 1e-9:
@@ -287,8 +292,8 @@ def run_protocol(sim, params, protocol, normalise_ee=True, sample_ms=500.0):
             times.append(t)
             ratios.append(weight_ratio(rows[:, 0], rows[:, 1], rows[:, 2], groups, params.n_exc))
             next_sample += sample_ms
-        if round(t, 6) in ends:
-            at[ends[round(t, 6)]] = rows.copy()
+        for name in ends.get(round(t, 6), []):
+            at[name] = rows.copy()
     return {"times": np.array(times), "ratio": np.array(ratios), "weights_at": at, "results": results}
 
 
@@ -333,18 +338,23 @@ def phase_rates(spike_times, n, protocol):
     """Mean rate (Hz) of a population in each phase."""
     out = {}
     for name, (t0, t1) in protocol.phases.items():
+        if t1 <= t0:
+            continue
         count = np.count_nonzero((spike_times > t0) & (spike_times <= t1))
         out[name] = float(count / n / ((t1 - t0) / 1000.0))
     return out
 
 
 def simulate(params=None, seed=1, ee_plastic=True, inhibitory_plasticity=True, w_ie=None, backend="numba",
-             normalise_ee=True, **options):
+             normalise_ee=True, w_ee=None, imprint=True, **options):
     """Build, compile, run the protocol and measure.  Returns a dict of measures plus the
     weight-ratio time course, the final E->E rows and the final I->E weights (one per
-    connection, in connection order: can be passed back as ``w_ie``)."""
+    connection, in connection order: can be passed back as ``w_ie``).  ``w_ee`` (with
+    ``ee_plastic=False``) and ``imprint=False`` run the protocol without imprinting on a
+    network with given (e.g. learned) weights."""
     params = params or AssemblyParams()
-    net, protocol = build_network(params, seed, ee_plastic, inhibitory_plasticity, w_ie)
+    protocol = make_protocol(params, seed, imprint)
+    net, protocol = build_network(params, seed, ee_plastic, inhibitory_plasticity, w_ie, protocol, w_ee)
     sim = ns.compile(net, backend=backend, **options)
     try:
         out = run_protocol(sim, params, protocol, normalise_ee)
@@ -370,6 +380,6 @@ def simulate(params=None, seed=1, ee_plastic=True, inhibitory_plasticity=True, w
     final = at["recall"]
     measures["block_means"] = block_means(final[:, 0], final[:, 1], final[:, 2], groups, params.n_exc).tolist()
     return {"measures": measures, "times": out["times"], "ratio": out["ratio"], "final_rows": final,
-            "ie_weights": ie_weights,
+            "ie_weights": ie_weights, "weights_at": at,
             "spikes": (t_e, i_e), "protocol": protocol, "params": params}
 

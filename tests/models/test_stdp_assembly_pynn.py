@@ -12,6 +12,9 @@
   (> 5 x its warm-up rate, persisting after the stimulation ends) on numba *and* on NEST,
   while on numba the same protocol with Vogels 2011 I->E keeps the spontaneous rate
   below 3 x the warm-up rate.
+* Recall on NEST: the weights learned on numba (with Vogels 2011) are loaded as static
+  synapses into the same network on numba and NEST; pattern completion must hold on both
+  and agree within 0.25 (see the test's docstring).
 """
 import warnings
 
@@ -69,3 +72,29 @@ def test_without_inhibitory_plasticity_imprinting_runs_away_on_numba_and_nest():
         assert rates["warmup"] < 5.0, (backend, rates)
         assert rates["spontaneous"] > 5 * rates["warmup"] and rates["recall"] > 5 * rates["warmup"], (backend, rates)
     assert balanced["spontaneous"] < 3 * max(balanced["warmup"], 1.0), balanced
+
+
+@pytest.mark.nest
+@pytest.mark.slow
+def test_learned_assemblies_recall_on_nest_as_on_numba():
+    """Recall with the weights numba learned (E->E after the spontaneous phase, I->E after
+    Vogels 2011), loaded as static synapses into the same network on numba and on NEST.
+    Criterion: on both simulators the non-cued members of the cued assembly are recruited
+    (completion) at least 0.15 more often than the members of the other assemblies and than
+    chance, and the two completions differ by less than 0.25."""
+    learned = sa.simulate(sa.quick_params(), seed=1)
+    w_ee, w_ie = learned["weights_at"]["spontaneous"][:, 2], learned["ie_weights"]
+    params = sa.quick_params(warmup_ms=500.0, spontaneous_ms=1000.0)
+    scores = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for backend in ("numba", "nest"):
+            out = sa.simulate(params, seed=1, ee_plastic=False, inhibitory_plasticity=False, w_ee=w_ee, w_ie=w_ie,
+                              imprint=False, backend=backend)
+            scores[backend] = out["measures"]
+    print({b: {k: round(m[k], 3) for k in ("completion", "specificity", "chance")} for b, m in scores.items()})
+    for backend, m in scores.items():
+        assert m["ratio_after_imprint"] > 5                       # the learned weights were loaded
+        assert m["completion"] > m["specificity"] + 0.15, (backend, m)
+        assert m["completion"] > m["chance"] + 0.15, (backend, m)
+    assert abs(scores["nest"]["completion"] - scores["numba"]["completion"]) < 0.25
