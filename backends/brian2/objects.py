@@ -291,6 +291,9 @@ def _synapses(objs, j, proj, built, clock, cls, target):
     syn = b2.Synapses(objs.groups[proj.pre], objs.groups[proj.post], model=code.model, on_pre=code.on_pre,
                       on_post=code.on_post or None, delay=delays, clock=clock, name=f"{P}c{j}",
                       codeobj_class=cls)
+    # numba delivers projection after projection; Brian2 orders a slot by (order, name), and
+    # names sort "ns_c10" before "ns_c2"
+    syn.pre.order = j - len(built.projections)
     if code.on_post:
         syn.post.when = "after_resets"   # after every threshold and reset of the step, as numba
     if target == "cython":
