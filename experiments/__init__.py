@@ -21,6 +21,7 @@ EXPERIMENTS = {
     "htm-nab": "neurosim.experiments.htm_nab",
     "astro-single": "neurosim.experiments.astro_single",
     "astro-synapse": "neurosim.experiments.astro_synapse",
+    "astro-ring": "neurosim.experiments.astro_ring",
 }
 
 

@@ -25,10 +25,12 @@ step in which ``C > C_Theta`` after a step with ``C <= C_Theta`` (Brian2's thres
 ``refractory='C > C_Theta'``), and gap junctions need the neighbours' IP3 every step.  Both
 use an astrocyte whose threshold is always true (``t >= 0``): its "spike" every step runs
 the reset as a per-step discrete update (release if ``C > C_Theta`` and the settable flag
-``armed`` says the previous step was below; then ``armed`` is updated), and a
-:class:`~neurosim.SynapseModel` projection from astrocytes to astrocytes (one-step delay)
-reads ``I_pre`` and ``I_post`` at each delivery and adds dt·J_coupling to ``I`` through the
-``'ip3'`` receptor (explicit Euler for the coupling term, the cell's own equations rk4).
+``armed`` says the previous step was below; then ``armed`` is updated; ``I_gap = I``), and
+a :class:`~neurosim.SynapseModel` projection from astrocytes to astrocytes (one-step delay)
+reads ``I_gap_pre`` and ``I_gap_post`` (IP3 at the end of the previous step) and adds
+dt·J_coupling to ``I`` through the ``'ip3'`` receptor (explicit Euler for the coupling term,
+the cell's own equations rk4).  Reading ``I`` itself would make a cell's flux depend on
+which neighbour's junction was delivered first.
 The astrocytes' spikes are therefore clock ticks, not events; do not record them.
 """
 import numpy as np
@@ -82,6 +84,7 @@ h_inf = Q_2/(Q_2 + C) : 1
 tau_h = 1/(O_2*(Q_2 + C)) : ms
 Q_2 = d_2*(I + d_1)/(I + d_3) : uM
 released : 1
+I_gap : uM
 """
 _GLIO = """
 dx_A/dt = Omega_A*(1 - x_A) : 1
@@ -94,7 +97,10 @@ n_release : 1
 _RELEASE = ("G_A += rho_e*G_T*U_A*x_A*(1.0 if C > C_Theta and armed > 0.5 else 0.0); "
             "n_release += 1.0 if C > C_Theta and armed > 0.5 else 0.0; "
             "x_A -= U_A*x_A*(1.0 if C > C_Theta and armed > 0.5 else 0.0); "
-            "armed = 1.0 if C <= C_Theta else 0.0")
+            "armed = 1.0 if C <= C_Theta else 0.0; ")
+# the IP3 that gap junctions see: copied at the end of each step, after all deliveries, so
+# that every junction reads the same values whatever the order of delivery
+_COPY = "I_gap = I"
 
 
 def _per_ms(value, unit):
@@ -117,7 +123,8 @@ def astrocyte(gliotransmission=True, stimulus_period=None, stimulus_on=None, **p
     defaults; ``I_bias`` may be an array (one per astrocyte).  ``gliotransmission=False``
     leaves out x_A, G_A, Gamma_S (needed for large steps: Omega_e dt must stay < 2.7 for
     rk4).  ``stimulus_period``/``stimulus_on`` (s) make the exogenous drive a rectangular
-    wave (I_bias on for the first ``stimulus_on`` s of each period, as in Fig. 5).
+    wave (I_bias on for the first ``stimulus_on`` s of each period, as in Fig. 5), switched
+    at step boundaries (one step late: ``stim`` is set from the step's start time).
 
     Variables: C, I, Y_S, G_A (µM); h, Gamma_A, x_A, Gamma_S, released (1).  Receptors:
     'glutamate' (Y_S += weight, µM), 'ip3' (I += weight, µM), 'released' (counter).
@@ -133,6 +140,7 @@ def astrocyte(gliotransmission=True, stimulus_period=None, stimulus_on=None, **p
         scale, units[name] = _per_ms(1.0, unit)
         params[name] = np.asarray(value, dtype=float) * scale if np.ndim(value) else float(value) * scale
     stimulus = "1.0"
+    reset = (_RELEASE if gliotransmission else "") + _COPY
     if (stimulus_period is None) != (stimulus_on is None):
         raise ValidationError("astrocyte", "stimulus_on", "give both stimulus_period and stimulus_on (s) or neither")
     if stimulus_period is not None:
@@ -141,12 +149,20 @@ def astrocyte(gliotransmission=True, stimulus_period=None, stimulus_on=None, **p
                                   f"{stimulus_period}] s (got {stimulus_on})")
         params["T_stim"], params["T_on"] = stimulus_period * 1e3, stimulus_on * 1e3
         units["T_stim"] = units["T_on"] = "ms"
-        stimulus = "(1.0 if t % T_stim < T_on else 0.0)"
+        # set once per step by the reset (t = the step's start), so that the drive is constant
+        # within a step: rk4 stages at t + dt/2 would otherwise see the switch on one backend
+        # (Brian2) and not on another (numba evaluates t at the step's start)
+        stimulus = "stim"
+        reset += "; stim = 1.0 if t % T_stim < T_on else 0.0"
     equations = _CORE.replace("{stimulus}", stimulus) + (_GLIO if gliotransmission else "")
+    if stimulus_period is not None:
+        equations += "stim : 1\n"
     initial = {"h": 0.9}
+    if stimulus_period is not None:
+        initial["stim"] = 1.0
     if gliotransmission:
         initial.update(x_A=1.0, armed=1.0)
-    return NeuronModel(equations, threshold="t >= 0", reset=_RELEASE if gliotransmission else "",
+    return NeuronModel(equations, threshold="t >= 0", reset=reset,
                        parameters=params, units=units, initial=initial, method="rk4",
                        receptors={"glutamate": "Y_S += weight", "ip3": "I += weight",
                                   "released": "released += weight"},
@@ -177,12 +193,14 @@ def tripartite_synapse(weight, gliotransmission=True, delay=None, **parameters):
 
 def ip3_gap_junction(dt, F=0.09, I_Theta=0.3, omega_I=0.05):
     """IP3 gap junction (astrocyte -> astrocyte, receptor 'ip3'): every step adds
-    dt * J_coupling (µM) to the postsynaptic IP3.  ``dt`` is the network's step (ms),
+    dt * J_coupling (µM) to the postsynaptic IP3, computed from both cells' IP3 at the end
+    of the previous step (``I_gap``; explicit Euler, independent of the delivery order).  ``dt`` is the network's step (ms),
     also used as the delay; F in µM/s, I_Theta and omega_I in µM."""
     if not dt > 0:
         raise ValidationError("ip3_gap_junction", "dt", f"must be the network's dt > 0 ms (got {dt!r})")
     return SynapseModel(
-        on_pre="psp = -w*dt_c*F/2*(1 + tanh((abs(I_post - I_pre) - I_Theta)/omega_I))*sign(I_post - I_pre)",
+        on_pre="psp = -w*dt_c*F/2*(1 + tanh((abs(I_gap_post - I_gap_pre) - I_Theta)/omega_I))"
+               "*sign(I_gap_post - I_gap_pre)",
         parameters={"F": F * 1e-3, "I_Theta": I_Theta, "omega_I": omega_I, "dt_c": float(dt)},
         weight=1.0, delay=dt, name="IP3GapJunction")
 

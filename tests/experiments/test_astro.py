@@ -54,3 +54,14 @@ def test_release_vs_rate(synapse):
     plain, closed = fig4["mean_release_per_spike"]["no_gliotransmission"], fig4["mean_release_per_spike"]["closed_loop"]
     assert all(a > b for a, b in zip(plain, plain[1:]))   # TM depression: less per spike at higher rates
     assert closed[0] < 0.5 * plain[0]                     # closed loop: the astrocyte cuts low-rate release
+
+
+def test_ring_wave(tmp_path):
+    metrics = get_experiment("astro-ring").run(str(tmp_path), quick=True)
+    assert (tmp_path / "ring.png").stat().st_size > 1000
+    assert metrics["comparison_first_400_s"]["worst"] <= 0.01
+    # the wave leaves the stimulated cell and travels both ways at one speed
+    first = metrics["first_crossing_s"]
+    assert first[25] < first[24] < first[20] and first[25] < first[26] < first[30]
+    assert abs(first[24] - first[26]) < 0.1 and abs(first[20] - first[30]) < 0.1
+    assert metrics["cells_reached"] >= 40 and metrics["wave_speed_cells_per_s"] > 0
