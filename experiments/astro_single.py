@@ -6,6 +6,11 @@ glutamate into the extracellular space (cleared at Omega_c = 40/s); the astrocyt
 30 s (10 s with quick).  The same network runs on numba (float64) and brian2; the maximum
 relative error of Ca2+, IP3, h and Gamma_A is reported (goal <= 1 %).  The stochastic
 astrocyte of the figure (Milstein noise on h) is not modelled.
+
+The reduced astrocyte (``IF_curr_exp`` only, what SpiNNaker can run) is fitted to the full
+model's Ca2+ trace (least squares, :func:`neurosim.models.astrocyte.fit_reduced`), run on the
+same input, and its error against the full model is reported: RMS and maximum error of Ca2+
+(µM, v in mV standing for µM) and the release events (threshold crossings of 0.5 µM) of both.
 """
 import numpy as np
 
@@ -38,6 +43,42 @@ def calcium_peaks(c, threshold=0.5):
     return int(np.sum(above[1:] & ~above[:-1]) + above[0]), float(c.max())
 
 
+def build_reduced(duration_ms, fit):
+    import neurosim as ns
+    from neurosim.models.astrocyte import reduced_astrocyte
+    net = ns.Network(dt=DT, seed=1)
+    period = 1000.0 / RATE_HZ
+    src = net.add(ns.Population(1, ns.SpikeSourceArray(spike_times=np.arange(period, duration_ms, period)),
+                                label="synapse"))
+    astro = net.add(ns.Population(1, reduced_astrocyte(fit["weight"], fit["tau_rise"], fit["tau_decay"],
+                                                       fit["c_rest"], refractory=fit["refractory"]),
+                                  label="astrocyte"))
+    astro.initialize(v=fit["c_rest"])
+    astro.record(["v", "spikes"])
+    net.add(ns.Projection(src, astro, ns.AllToAllConnector(), ns.StaticSynapse(weight=fit["weight"], delay=DT)))
+    return net
+
+
+def reduced_error(results, duration_ms):
+    """Fit the reduced astrocyte to the full model's Ca2+ and measure its error (numba)."""
+    from neurosim.models.astrocyte import fit_reduced
+    trace = results.trace("astrocyte", "C")
+    c = trace.values[:, 0]
+    arrivals = np.arange(1000.0 / RATE_HZ, duration_ms, 1000.0 / RATE_HZ) + DT
+    fit = fit_reduced(trace.times, c, arrivals)
+    above = c > 0.5
+    onsets = np.nonzero(above[1:] & ~above[:-1])[0] + 1
+    offsets = np.nonzero(~above[1:] & above[:-1])[0] + 1
+    durations = [trace.times[off] - trace.times[on] for on in onsets for off in offsets[offsets > on][:1]]
+    fit["refractory"] = float(np.mean(durations)) if durations else 1000.0
+    reduced, _ = common.run(lambda: build_reduced(duration_ms, fit), duration_ms, "numba")
+    v = reduced.trace("astrocyte", "v").values[:, 0]
+    return {"fit": fit, "ca_rms_error_uM": float(np.sqrt(np.mean((v - c) ** 2))),
+            "ca_max_error_relative_to_peak": float(np.max(np.abs(v - c)) / c.max()),
+            "release_times_full_ms": [float(trace.times[k]) for k in onsets],
+            "release_times_reduced_ms": [float(x) for x in reduced.spikes("astrocyte")[0]]}, v
+
+
 def run(out_dir, backend="numba", quick=False):
     """Writes metrics.json and astrocyte.png into ``out_dir``; brian2 is the comparison."""
     duration = 10000.0 if quick else 30000.0
@@ -52,11 +93,14 @@ def run(out_dir, backend="numba", quick=False):
                "presynaptic_rate_hz": RATE_HZ, "ca_crossings_above_0.5uM": n_peaks, "ca_max_uM": c_max,
                "ip3_max_uM": float(results.trace("astrocyte", "I").values.max()),
                "wall_s": wall, "comparison": comparison}
+    metrics["reduced_astrocyte"], v_reduced = reduced_error(results, duration)
     fig, ax = common.axes(4)
     t = results.trace("astrocyte", "C").times / 1000.0
     for row, (var, label) in enumerate(zip(("Gamma_A", "I", "C", "h"), (r"$\Gamma_A$", "I (µM)", "C (µM)", "h"))):
         ax[row, 0].plot(t, results.trace("astrocyte", var).values[:, 0], color="k")
         ax[row, 0].set_ylabel(label)
+    ax[2, 0].plot(t, v_reduced, color="C1", label="reduced (IF_curr_exp)")
+    ax[2, 0].legend(fontsize=7)
     ax[-1, 0].set_xlabel("time (s)")
     common.figure(out_dir, "astrocyte.png", fig)
     return common.write_metrics(out_dir, metrics)

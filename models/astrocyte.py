@@ -208,3 +208,48 @@ def ip3_gap_junction(dt, F=0.09, I_Theta=0.3, omega_I=0.05):
 def published(name, value):
     """A value of parameter ``name`` in neurosim's units (rates per ms)."""
     return _per_ms(value, PARAMETERS[name][1])[0]
+
+
+# ------------------------------------------------------------------ reduced astrocyte
+def reduced_astrocyte(weight, tau_rise, tau_decay, c_rest=0.0, c_theta=0.5, refractory=2000.0):
+    """The astrocyte reduced to PyNN's ``IF_curr_exp`` (what SpiNNaker runs).
+
+    ``v`` (mV) stands for Ca2+ (µM, 1 mV = 1 µM): each glutamate pulse (a spike through an
+    excitatory synapse of ``weight`` nA, cm = 1 nF) raises it along a difference of
+    exponentials with time constants ``tau_rise`` (synaptic, standing for IP3 production)
+    and ``tau_decay`` (membrane, standing for Ca2+ clearance), in ms, from ``c_rest``.
+    A spike is a gliotransmitter release (v crosses ``c_theta``); v is then held just
+    below it for ``refractory`` ms (the time Ca2+ stays above threshold).
+    Fit the constants with :func:`fit_reduced`.  Linear: no CICR, no IP3R inactivation.
+    """
+    from neurosim.neurons import IF_curr_exp
+    return IF_curr_exp(cm=1.0, tau_m=tau_decay, tau_syn_E=tau_rise, tau_syn_I=tau_rise, v_rest=c_rest,
+                       v_reset=c_theta - 1e-3, v_thresh=c_theta, tau_refrac=refractory, i_offset=0.0)
+
+
+def pulse_response(t_ms, weight, tau_rise, tau_decay):
+    """v(t) - v_rest of ``reduced_astrocyte`` after one input of ``weight`` nA at t = 0 (mV)."""
+    t = np.maximum(np.asarray(t_ms, float), 0.0)
+    if abs(tau_decay - tau_rise) < 1e-9:
+        return weight * t * np.exp(-t / tau_rise)
+    return weight * tau_rise * tau_decay / (tau_decay - tau_rise) * (np.exp(-t / tau_decay) - np.exp(-t / tau_rise))
+
+
+def fit_reduced(times_ms, calcium, arrivals_ms, taus_ms=np.geomspace(100.0, 20000.0, 24)):
+    """Least-squares fit of the reduced model's (linear) Ca2+ response to the full model's
+    ``calcium`` trace (µM at ``times_ms``) for inputs arriving at ``arrivals_ms``.
+
+    Grid over (tau_rise < tau_decay), weight and c_rest by linear least squares for each.
+    Returns dict(weight, tau_rise, tau_decay, c_rest, rms_error)."""
+    times_ms, calcium = np.asarray(times_ms, float), np.asarray(calcium, float)
+    best = None
+    for i, tr in enumerate(taus_ms):
+        for td in taus_ms[i + 1:]:
+            basis = sum(pulse_response(times_ms - a, 1.0, tr, td) for a in arrivals_ms)
+            design = np.column_stack([basis, np.ones_like(basis)])
+            (w, c0), *_ = np.linalg.lstsq(design, calcium, rcond=None)
+            rms = float(np.sqrt(np.mean((design @ [w, c0] - calcium) ** 2)))
+            if best is None or rms < best["rms_error"]:
+                best = {"weight": float(w), "tau_rise": float(tr), "tau_decay": float(td), "c_rest": float(c0),
+                        "rms_error": rms}
+    return best
