@@ -72,6 +72,32 @@ def test_pair_stdp_window(plastic_backend, delta_t, dependence):
     assert w == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
+# PyNN backends accept one dendritic_delay_fraction each (nest 1, pynn-brian2 0)
+SUITE_FRACTION = {"numba": 1.0, "brian2": 1.0, "pynn-brian2": 0.0}
+
+
+@pytest.mark.needs("pair_stdp_window")
+@pytest.mark.parametrize("delta_t", [-20.0, -5.0, 5.0, 20.0])
+def test_pair_stdp_window_on_the_suite_backends(backend, delta_t):
+    # additive pair STDP from one pre/post pair against A w_max exp(-|Δt_syn|/tau), where the
+    # synapse sees the pre spike after the whole delay and the post spike after
+    # fraction * delay; the post time is the one the backend recorded (pyNN.brian2 fires the
+    # delta-driven post neuron one step later than numba).  Tolerance: 1e-9 relative to Δw.
+    fraction, delay, w0 = SUITE_FRACTION[backend], 1.0, 0.4
+    rule = ns.SpikePairRule(tau_plus=TAU_PLUS, tau_minus=TAU_MINUS, A_plus=A_PLUS, A_minus=A_MINUS)
+    stdp = ns.STDPMechanism(rule, ns.AdditiveWeightDependence(0.0, 1.0), weight=w0, delay=delay,
+                            dendritic_delay_fraction=fraction)
+    net, proj = pairing_network([100.0], [100.0 + delta_t], stdp)
+    sim = ns.compile(net, backend=backend, **OPTIONS.get(backend, {}))
+    t_post = sim.run(300.0).spikes("post")[0]
+    w = sim.get_weights(proj)[0, 0]
+    getattr(sim, "close", lambda: None)()     # PyNN: one live simulation per process
+    assert len(t_post) == 1 and abs(t_post[0] - (100.0 + delta_t)) <= 0.1 + 1e-9
+    seen = t_post[0] - 100.0 - (1 - fraction) * delay
+    dw = A_PLUS * math.exp(-seen / TAU_PLUS) if seen > 0 else -A_MINUS * math.exp(seen / TAU_MINUS)
+    assert w - w0 == pytest.approx(dw, rel=1e-9)
+
+
 @pytest.mark.parametrize("delta_t,w0,bound", [(5.0, 0.99, 1.0), (-5.0, 0.105, 0.1)])
 def test_pair_stdp_clipping(plastic_backend, delta_t, w0, bound):
     rule = ns.SpikePairRule(A_plus=0.5, A_minus=0.5)
