@@ -22,6 +22,7 @@ EXPERIMENTS = {
     "astro-single": "neurosim.experiments.astro_single",
     "astro-synapse": "neurosim.experiments.astro_synapse",
     "astro-ring": "neurosim.experiments.astro_ring",
+    "astro-network": "neurosim.experiments.astro_network",
 }
 
 

@@ -253,3 +253,37 @@ def fit_reduced(times_ms, calcium, arrivals_ms, taus_ms=np.geomspace(100.0, 2000
                 best = {"weight": float(w), "tau_rise": float(tr), "tau_decay": float(td), "c_rest": float(c0),
                         "rms_error": rms}
     return best
+
+
+# ------------------------------------------------------------------ astrocyte-modulated units
+#: Stimberg et al. example 6 COBA neuron (C_m 198 pF, g_l 9.99 nS, ...), neurosim units
+COBA = dict(C_m=0.198, g_l=0.00999, E_l=-60.0, V_th=-50.0, V_r=-60.0, E_e=0.0, E_i=-80.0, tau_e=5.0,
+            tau_i=10.0, tau_r=5.0)
+
+
+def modulated_neuron(**parameters):
+    """Conductance-based LIF (Stimberg et al. example 6: ``COBA``, mV, ms, nF, uS) that
+    carries ``Gamma_S``, the presynaptic-receptor activation of the astrocyte covering it,
+    so that :func:`tripartite_synapse` onto it can read ``Gamma_S_post``.  ``Gamma_S`` is
+    kept equal to its astrocyte's by :func:`gamma_s_link` (receptor 'gliotransmitter').
+    Receptors 'excitatory' (g_e, uS), 'inhibitory' (g_i, uS); injected current ``i_inj`` (nA)."""
+    _check_params("modulated_neuron", COBA, parameters)
+    values = {**COBA, **parameters}
+    return NeuronModel(
+        """dv/dt = (g_l*(E_l - v) + g_e*(E_e - v) + g_i*(E_i - v) + i_inj)/C_m : mV (unless refractory)
+        dg_e/dt = -g_e/tau_e : uS
+        dg_i/dt = -g_i/tau_i : uS
+        i_inj : nA
+        Gamma_S : 1""",
+        threshold="v > V_th", reset="v = V_r", refractory="tau_r", parameters=values,
+        units=dict(C_m="nF", g_l="uS", E_l="mV", V_th="mV", V_r="mV", E_e="mV", E_i="mV", tau_e="ms",
+                   tau_i="ms", tau_r="ms"),
+        initial={"v": values["E_l"]}, current_input="i_inj",
+        receptors={"excitatory": "g_e += weight", "inhibitory": "g_i += weight",
+                   "gliotransmitter": "Gamma_S += weight"}, name="AstroModulatedCOBA")
+
+
+def gamma_s_link(dt):
+    """Astrocyte -> modulated neuron (receptor 'gliotransmitter'): every step sets the
+    neuron's Gamma_S to its astrocyte's (one step late; ``dt`` = the network's step, ms)."""
+    return SynapseModel(on_pre="psp = w*(Gamma_S_pre - Gamma_S_post)", weight=1.0, delay=dt, name="GammaSLink")

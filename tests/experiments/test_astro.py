@@ -70,3 +70,14 @@ def test_ring_wave(tmp_path):
     assert first[25] < first[24] < first[20] and first[25] < first[26] < first[30]
     assert abs(first[24] - first[26]) < 0.1 and abs(first[20] - first[30]) < 0.1
     assert metrics["cells_reached"] >= 40 and metrics["wave_speed_cells_per_s"] > 0
+
+
+def test_network_without_release_is_unchanged_by_astrocytes(tmp_path):
+    """In the quick 1 s run no astrocyte reaches C_Theta, so Gamma_S stays 0, U_0 = U_0* and
+    the network with astrocytes must spike exactly as the one without (same seed)."""
+    metrics = get_experiment("astro-network").run(str(tmp_path), quick=True)
+    with_astro, without = metrics["with_astrocytes"], metrics["without_astrocytes"]
+    assert with_astro["gliotransmitter_releases"] == 0 and with_astro["mean_gamma_s_end"] == 0.0
+    assert with_astro["exc_rate_hz"] == without["exc_rate_hz"] and with_astro["inh_rate_hz"] == without["inh_rate_hz"]
+    assert 0.5 < without["exc_rate_hz"][0] < 50.0
+    assert (tmp_path / "rates.png").stat().st_size > 1000
