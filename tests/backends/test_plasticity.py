@@ -56,7 +56,8 @@ def backend_cases(name, values, brian2_values):
                                    [("brian2", v) for v in brian2_values])
 
 
-@backend_cases("delta_t", [d for d in range(-50, 51, 5) if d != 0], [-50, -20, -5, 5, 20, 50])
+# brian2: two points here; test_pair_stdp_window_on_the_suite_backends adds four more
+@backend_cases("delta_t", [d for d in range(-50, 51, 5) if d != 0], [-50, 5])
 @pytest.mark.parametrize("dependence", ["additive", "multiplicative"])
 def test_pair_stdp_window(plastic_backend, delta_t, dependence):
     w_min, w_max, w0 = 0.1, 1.0, 0.4
@@ -131,7 +132,7 @@ def triplet_prediction(pre, post, p):
     return dw
 
 
-@backend_cases("rate", [1.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0], [20.0, 50.0])   # brian2: 3 s, not 60 s
+@backend_cases("rate", [1.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0], [50.0])   # brian2: 1.3 s, not 60 s
 @pytest.mark.parametrize("delta_t", [10.0, -10.0])
 def test_triplet_rule_frequency_dependence(plastic_backend, rate, delta_t):
     # Pfister & Gerstner 2006, visual cortex all-to-all parameters; 60 pairings
