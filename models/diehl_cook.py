@@ -15,9 +15,10 @@ The network of the paper, parameters from ``../shared/references/models.md`` sec
   -40, reset -45 mV, refractory 2 ms, E_inh -85 mV); E->I one-to-one (w 10.4), I->E
   all but self (w 17.0): lateral inhibition;
 * input->E all-to-all with the paper's trace rule (:func:`stdp_synapse`, a
-  ``SynapseModel``): pre trace (tau 20 ms), post traces post1 (20 ms) and post2
-  (40 ms); pre spike: ``w -= nu_pre * post1``; post spike: ``w += nu_post * pre *
-  post2`` (post2 before its reset); traces set to 1 at spikes; w in [0, 1];
+  ``SynapseModel``): presynaptic trace r (tau 20 ms), postsynaptic traces o1 (20 ms)
+  and o2 (40 ms) (the paper's pre, post1, post2); pre spike: ``w -= nu_pre * o1``;
+  post spike: ``w += nu_post * r * o2`` (o2 before its reset); traces set to 1 at
+  spikes; w in [0, 1];
 * before each image the weights onto each E neuron are scaled to sum to
   ``norm_total``; after training the weights and thresholds are frozen, every E
   neuron is labelled with the class it responds to most (on the training images),
@@ -127,12 +128,12 @@ def stdp_synapse(params, weight, plastic=True):
         return ns.StaticSynapse(weight=weight, delay=params.delay)
     return ns.SynapseModel(
         equations="""
-            dpre/dt = -pre/tau_r : 1 (event-driven)
-            dpost1/dt = -post1/tau_o1 : 1 (event-driven)
-            dpost2/dt = -post2/tau_o2 : 1 (event-driven)
+            dr/dt = -r/tau_r : 1 (event-driven)
+            do1/dt = -o1/tau_o1 : 1 (event-driven)
+            do2/dt = -o2/tau_o2 : 1 (event-driven)
         """,
-        on_pre="pre = 1; w = min(max(w - nu_ltd*post1, 0), w_max)",
-        on_post="w = min(max(w + nu_ltp*pre*post2, 0), w_max); post1 = 1; post2 = 1",
+        on_pre="r = 1; w = min(max(w - nu_ltd*o1, 0), w_max)",
+        on_post="w = min(max(w + nu_ltp*r*o2, 0), w_max); o1 = 1; o2 = 1",
         parameters=dict(tau_r=20.0, tau_o1=20.0, tau_o2=40.0, nu_ltd=params.nu_pre,
                         nu_ltp=params.nu_post, w_max=1.0),
         weight=weight, delay=params.delay, dendritic_delay_fraction=0.0, name="DiehlCookSTDP")
