@@ -8,7 +8,8 @@ for step, so that one network gives the same spikes and weights on both:
   dx/dt = a + b x, and the event code advances x exactly from the synapse's last
   event, ``x = f + (x - f) exp(b (t_ev - lu))`` with f = -a/b (or ``x += a (t_ev - lu)``
   when b = 0), with the same constants as numba (shared constant variables
-  ``nsx_f_<x>``, ``nsx_b_<x>``, ``nsx_a_<x>``, so the code depends on the structure only);
+  ``nsx_<x>_f``, ``nsx_<x>_b``, ``nsx_<x>_a``, so the code depends on the structure only;
+  Brian2 refuses names ending in ``_pre``/``_post``, hence the suffix);
 * the event time is neurosim's spike stamp, ``t_ev = (step + 1) dt`` in ms: user
   statements read it as ``t``;
 * ``on_pre`` runs in the ``synapses`` slot when a presynaptic spike arrives
@@ -81,11 +82,11 @@ def _advance(syn, names):
         x = names[var]
         if b == 0.0:
             if a != 0.0:
-                shared[f"nsx_a_{x}"] = float(a)
-                lines.append(f"{x} = {x} + nsx_a_{x}*{ELAPSED}")
+                shared[f"nsx_{x}_a"] = float(a)
+                lines.append(f"{x} = {x} + nsx_{x}_a*{ELAPSED}")
         else:
-            shared[f"nsx_f_{x}"], shared[f"nsx_b_{x}"] = float(-a / b), float(b)
-            lines.append(f"{x} = nsx_f_{x} + ({x} - nsx_f_{x})*exp(nsx_b_{x}*{ELAPSED})")
+            shared[f"nsx_{x}_f"], shared[f"nsx_{x}_b"] = float(-a / b), float(b)
+            lines.append(f"{x} = nsx_{x}_f + ({x} - nsx_{x}_f)*exp(nsx_{x}_b*{ELAPSED})")
     return lines, shared
 
 

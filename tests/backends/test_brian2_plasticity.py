@@ -201,13 +201,14 @@ def test_numba_refuses_per_synapse_delays_on_plastic_projections():
 
 
 def test_names_brian2_reserves_and_neuron_to_neuron_rule_match_numba():
-    # synaptic variables named like the presynaptic neurons' v and like Brian2's own i and delay,
+    # synaptic variables named like the presynaptic neurons' v, like Brian2's own i and delay,
+    # and 'pre' (Brian2 refuses internal names ending in _pre),
     # a parameter named like a Poisson group's rate, a variable that grows linearly (b = 0),
     # a neuron -> neuron projection whose rule reads v_pre and v_post, delta-synapse delivery
     rule = ns.SynapseModel(
-        equations="dv/dt = -v/tau_v : 1\ndi/dt = rate : 1\ndelay : ms",
-        on_pre="v += 1; w = w + eta*(v_pre + 70)*v - 1e-4*i; delay = t; psp = 0.5*w",
-        on_post="w = min(max(w - eta*(v_post + 70)*(t - delay)/100, 0), 6); i = 0",
+        equations="dv/dt = -v/tau_v : 1\ndi/dt = rate : 1\ndelay : ms\ndpre/dt = -pre/tau_v : 1",
+        on_pre="v += 1; w = w + eta*(v_pre + 70)*v - 1e-4*i; delay = t; psp = 0.5*w; pre += 1",
+        on_post="w = min(max(w - eta*(v_post + 70)*(t - delay)/100 - 1e-4*pre, 0), 6); i = 0",
         parameters={"tau_v": 15.0, "rate": 0.01, "eta": 1e-3}, weight=3.0, delay=1.5)
     net = ns.Network(dt=0.1, seed=2)
     rng = np.random.default_rng(3)
