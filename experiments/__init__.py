@@ -23,6 +23,7 @@ EXPERIMENTS = {
     "astro-synapse": "neurosim.experiments.astro_synapse",
     "astro-ring": "neurosim.experiments.astro_ring",
     "astro-network": "neurosim.experiments.astro_network",
+    "astro-memory": "neurosim.experiments.astro_memory",
 }
 
 

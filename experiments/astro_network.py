@@ -71,7 +71,7 @@ def build_network(n_exc, n_inh, duration_ms, astrocytes=True, seed=1):
     if astrocytes:
         astro = net.add(ns.Population(n_exc, astrocyte(**FIG6), label="astrocytes"))
         astro.initialize(C=0.01, I=0.01)
-        astro.record(["n_release", "Gamma_S"], sampling_interval=100.0)
+        astro.record(["n_release", "Gamma_S", "C", "I"], sampling_interval=100.0)
         incoming = np.bincount(post, minlength=n_exc)
         glutamate = [(a, b, RHO_C_Y_T / incoming[b], DT) for a, b in zip(pre.tolist(), post.tolist())]
         net.add(ns.Projection(exc, astro, ns.FromListConnector(glutamate), tripartite_synapse(1.0, delay=DT),
@@ -107,6 +107,8 @@ def run(out_dir, backend="numba", quick=False):
         if with_astro:
             part["gliotransmitter_releases"] = int(results.trace("astrocytes", "n_release").values[-1].sum())
             part["mean_gamma_s_end"] = float(results.trace("astrocytes", "Gamma_S").values[-1].mean())
+            part["astrocyte_ca_max_uM"] = float(results.trace("astrocytes", "C").values.max())
+            part["astrocyte_ip3_max_uM"] = float(results.trace("astrocytes", "I").values.max())
         metrics[key] = part
         ax[0, 0].plot(np.arange(len(part["exc_rate_hz"])) + 0.5, part["exc_rate_hz"], "o-", label=f"exc, {key}")
     ax[0, 0].set(xlabel="time (s)", ylabel="rate (Hz)")

@@ -63,7 +63,7 @@ PARAMETERS = {
 #: the scripts' deviations from the defaults
 FIG2 = dict(K_P=0.1, O_beta=5.0, O_delta=0.2, K_delta=0.3, Omega_5P=0.1, K_D=0.5, F_ex=0.09)
 FIG5 = dict(F_ex=0.09)
-FIG6 = dict(O_beta=0.5, O_delta=1.2)
+FIG6 = dict(O_beta=0.5, O_delta=1.2, F_ex=0.0)     # example 6 has no exogenous IP3 term
 #: synapse defaults (published units): TM release and glutamate per release
 SYNAPSE = dict(U_0_star=0.6, Omega_f=3.33, Omega_d=2.0, alpha=0.0, rho_c=0.005, Y_T=500000.0)
 

@@ -81,3 +81,14 @@ def test_network_without_release_is_unchanged_by_astrocytes(tmp_path):
     assert with_astro["exc_rate_hz"] == without["exc_rate_hz"] and with_astro["inh_rate_hz"] == without["inh_rate_hz"]
     assert 0.5 < without["exc_rate_hz"][0] < 50.0
     assert (tmp_path / "rates.png").stat().st_size > 1000
+
+
+def test_memory_pattern_is_read_out_only_with_astrocytes(tmp_path):
+    metrics = get_experiment("astro-memory").run(str(tmp_path), quick=True)
+    with_astro, without = metrics["with_astrocytes"], metrics["without_astrocytes"]
+    # only the stimulated units' astrocytes released, and their Gamma_S outlasts the delay
+    assert with_astro["astrocytes_that_released"] == 20 and with_astro["gamma_s_at_readout_other"] == 0.0
+    assert with_astro["gamma_s_at_readout_pattern"] > 0.3
+    assert with_astro["readout_rate_pattern_hz"] > 1.3 * with_astro["readout_rate_other_hz"]
+    assert with_astro["recall_fraction_correct"] >= 0.8 and without["recall_fraction_correct"] <= 0.7
+    assert (tmp_path / "readout.png").stat().st_size > 1000
