@@ -9,11 +9,13 @@ probability (alpha = 0: U_0 = (1 - Gamma_S) U_0*).  This is the open-loop case: 
 do not see the synapse.  Reported: released resources r_S per spike; numba vs brian2 maximum
 relative error of Ca2+ and of the released resources (cumulative r_S), goal <= 1 %.
 
-Fig. 4 (after example 4): release vs presynaptic rate.  Poisson trains at several rates drive
-synapses without gliotransmission and synapses in a closed loop: each synapse's glutamate
-(rho_c Y_T r_S) drives its own astrocyte (O_beta = 3.2 µM/s, no exogenous drive), whose
-gliotransmitter feeds back on the synapse.  Reported: mean r_S per spike after a transient.
-Poisson spikes differ between backends, so this part runs on one backend only.
+Fig. 4 (after example 4, rsmean): release vs presynaptic rate.  Poisson trains at several
+rates drive synapses without gliotransmission, in an open loop (an astrocyte driven towards
+I_bias = 1 µM, blind to the synapse) and in a closed loop (each synapse's glutamate
+rho_c Y_T r_S drives its own astrocyte, O_beta 3.2 µM/s, I_bias 0 with the script's
+F_ex = 2 µM/s, whose gliotransmitter feeds back on the synapse).  Reported: mean r_S per
+spike after a transient (the script averages the held r_S over time instead).  Poisson
+spikes differ between backends, so this part runs on one backend only.
 """
 import numpy as np
 
@@ -55,23 +57,23 @@ def release_per_spike(released, times_ms, spike_times_ms):
 
 
 def build_fig4(rates, n_per_rate, duration_ms, seed=1):
-    """Per rate ``n_per_rate`` synapses without and ``n_per_rate`` in a closed loop."""
+    """Per rate ``n_per_rate`` synapses without gliotransmission, open loop, closed loop."""
     import neurosim as ns
     from neurosim.models.astrocyte import astrocyte, tripartite_synapse
     net = ns.Network(dt=DT, seed=seed)
     per_syn = np.repeat(np.asarray(rates, float), n_per_rate)
     n = len(per_syn)
-    src = net.add(ns.Population(2 * n, ns.SpikeSourcePoisson(rate=np.concatenate([per_syn, per_syn])),
-                                label="presynaptic"))
+    src = net.add(ns.Population(3 * n, ns.SpikeSourcePoisson(rate=np.tile(per_syn, 3)), label="presynaptic"))
     src.record("spikes")
-    astro = net.add(ns.Population(2 * n, astrocyte(F_ex=0.0), label="astrocytes"))
+    bias = np.concatenate([np.zeros(2 * n), np.ones(n)])        # open loop: I_bias 1 µM
+    astro = net.add(ns.Population(3 * n, astrocyte(I_bias=bias), label="astrocytes"))
     astro.record("released", sampling_interval=1000.0)
     one = ns.OneToOneConnector()
     net.add(ns.Projection(src[:n], astro[:n], one, tripartite_synapse(1.0, gliotransmission=False, delay=DT),
                           receptor_type="released"))
     # closed loop: the same synapse twice (identical state): once counting r_S, once as glutamate
     net.add(ns.Projection(src[n:], astro[n:], one, tripartite_synapse(1.0, delay=DT), receptor_type="released"))
-    net.add(ns.Projection(src[n:], astro[n:], one, tripartite_synapse(GLUTAMATE_UM, delay=DT),
+    net.add(ns.Projection(src[n:2 * n], astro[n:2 * n], one, tripartite_synapse(GLUTAMATE_UM, delay=DT),
                           receptor_type="glutamate"))
     return net
 
@@ -87,7 +89,8 @@ def fig4(backend, rates, n_per_rate, duration_ms, transient_ms):
     per_spike = released / np.maximum(counts, 1)
     n = len(rates) * n_per_rate
     rows = {}
-    for name, part in (("no_gliotransmission", slice(0, n)), ("closed_loop", slice(n, 2 * n))):
+    for name, part in (("no_gliotransmission", slice(0, n)), ("closed_loop", slice(n, 2 * n)),
+                       ("open_loop", slice(2 * n, 3 * n))):
         values = per_spike[part].reshape(len(rates), n_per_rate)
         rows[name] = [float(v) for v in values.mean(axis=1)]
     return {"rates_hz": list(rates), "mean_release_per_spike": rows, "transient_ms": transient_ms,

@@ -55,10 +55,13 @@ def test_gliotransmission_lowers_release_and_turns_depression_into_facilitation(
 
 
 def test_release_vs_rate(synapse):
-    fig4 = synapse[1]["fig4"]
-    plain, closed = fig4["mean_release_per_spike"]["no_gliotransmission"], fig4["mean_release_per_spike"]["closed_loop"]
+    rows = synapse[1]["fig4"]["mean_release_per_spike"]
+    plain, closed, open_ = rows["no_gliotransmission"], rows["closed_loop"], rows["open_loop"]
     assert all(a > b for a, b in zip(plain, plain[1:]))   # TM depression: less per spike at higher rates
-    assert closed[0] < 0.5 * plain[0]                     # closed loop: the astrocyte cuts low-rate release
+    assert all(c <= p + 0.02 for c, p in zip(closed, plain))   # alpha = 0: gliotransmission only lowers release
+    assert open_[0] < 0.5 * plain[0]
+    # open loop flattens the I/O curve (De Pitta et al.; Stimberg et al. Fig. 4C)
+    assert max(open_) - min(open_) < 0.5 * (max(plain) - min(plain))
 
 
 def test_ring_wave(tmp_path):
