@@ -169,9 +169,10 @@ def tm_recursion(n, interval, U, tau_rec, tau_facil):
     return np.array(out)
 
 
+@pytest.mark.needs("tsodyks_markram")     # the shared suite's backends (conftest.py)
 @pytest.mark.parametrize("U,tau_rec,tau_facil", [(0.5, 800.0, 0.0), (0.03, 130.0, 530.0)])
 @pytest.mark.parametrize("cell", ["IF_curr_exp", "IF_cond_exp"])
-def test_tsodyks_markram_20hz_train(plastic_backend, U, tau_rec, tau_facil, cell):
+def test_tsodyks_markram_20hz_train(backend, U, tau_rec, tau_facil, cell):
     n, interval, w, tau_syn, dt = 20, 50.0, 0.5, 3.0, 0.1
     net = ns.Network(dt=dt, seed=1)
     src = net.add(ns.Population(1, ns.SpikeSourceArray(spike_times=list(10.0 + interval * np.arange(n))), label="src"))
@@ -181,7 +182,7 @@ def test_tsodyks_markram_20hz_train(plastic_backend, U, tau_rec, tau_facil, cell
     post.record(var)
     net.add(ns.Projection(src, post, ns.AllToAllConnector(),
                           ns.TsodyksMarkramSynapse(U=U, tau_rec=tau_rec, tau_facil=tau_facil, weight=w, delay=1.0)))
-    tr = ns.compile(net, backend=plastic_backend, **OPTIONS[plastic_backend]).run(10.0 + interval * n + 20).trace("post", var)
+    tr = ns.compile(net, backend=backend, **OPTIONS.get(backend, {})).run(10.0 + interval * n + 20).trace("post", var)
     x = tr.values[:, 0]
     decay = math.exp(-dt / tau_syn)
     jumps = x[1:] - decay * x[:-1]
