@@ -1,20 +1,25 @@
 """A pattern held for seconds by astrocytes: stimulate, wait, read out.
 
-N_UNITS astrocyte-modulated units (``modulated_neuron`` + one astrocyte each, the
-astrocyte sensing the glutamate of the unit's input synapses).  Phase 1 (0-STIM s): the
-input synapses of the pattern units (half of them, chosen at random) fire at 20 Hz, the
-others are silent; their glutamate drives the pattern units' astrocytes (O_beta 0.5 µM/s,
-O_delta 0.2 µM/s as in Fig. 2 — with example 3's 0.6 µM/s resting astrocytes start to
-oscillate by themselves within ~30 s —, no exogenous drive) to release gliotransmitter, which activates presynaptic receptors
-(Gamma_S, decay time 2 min).  Phase 2 (delay, 30 s; quick 2 s): no input.  Phase 3 (readout,
-2 s): every unit gets the same kind of fresh test input (Poisson, 2 Hz per synapse: at low
-rates depression is weak and U_0 sets the release).  With release-increasing gliotransmission (alpha = 1, the
-"release-increasing" option of Stimberg et al. example 6: U_0 = (1 - Gamma_S) U_0* + Gamma_S)
-the pattern units answer the test input more strongly.
+N_UNITS astrocyte-modulated units (``modulated_neuron`` + one astrocyte each, the astrocyte
+sensing the glutamate of the unit's input synapses).
+
+* Phase 1 (10 s): the input synapses of the pattern units (half of them, chosen at random)
+  fire at 20 Hz, the others are silent.  Their glutamate drives the pattern units'
+  astrocytes (O_beta 0.5 µM/s, O_delta 0.2 µM/s as in Fig. 2 — with example 3's 0.6 µM/s
+  resting astrocytes oscillate by themselves within ~30 s —, no exogenous drive) to release
+  gliotransmitter, which activates presynaptic receptors (Gamma_S, decay time 2 min).
+* Phase 2 (delay, 30 s; quick 2 s): no input.
+* Phase 3 (readout, 2 s): every unit gets the same kind of fresh test input (Poisson, 2 Hz
+  per synapse: at low rates depression is weak and U_0 sets the release).
+
+With release-increasing gliotransmission (alpha = 1, the "release-increasing" option named
+in Stimberg et al. example 6: U_0 = (1 - Gamma_S) U_0* + Gamma_S) the pattern units answer
+the test input more strongly.
 
 Reported, with and without astrocytes (same network, same spikes in, plain TM synapses):
 readout rates of pattern and other units, and the pattern recalled from the readout
 (the N/2 units with the highest rates): fraction of units classified correctly (0.5 = chance).
+A designed demonstration, not a published benchmark.
 """
 import numpy as np
 

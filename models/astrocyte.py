@@ -194,8 +194,9 @@ def tripartite_synapse(weight, gliotransmission=True, delay=None, **parameters):
 def ip3_gap_junction(dt, F=0.09, I_Theta=0.3, omega_I=0.05):
     """IP3 gap junction (astrocyte -> astrocyte, receptor 'ip3'): every step adds
     dt * J_coupling (µM) to the postsynaptic IP3, computed from both cells' IP3 at the end
-    of the previous step (``I_gap``; explicit Euler, independent of the delivery order).  ``dt`` is the network's step (ms),
-    also used as the delay; F in µM/s, I_Theta and omega_I in µM."""
+    of the previous step (``I_gap``; explicit Euler, independent of the delivery order).
+    ``dt`` is the network's step (ms), also used as the delay; F in µM/s, I_Theta and
+    omega_I in µM."""
     if not dt > 0:
         raise ValidationError("ip3_gap_junction", "dt", f"must be the network's dt > 0 ms (got {dt!r})")
     return SynapseModel(

@@ -50,7 +50,8 @@ def test_gliotransmission_lowers_release_and_turns_depression_into_facilitation(
                                                "stronger (I_bias 1.25 uM)"))
     assert none[0] == pytest.approx(0.6)                  # first release of a rested TM synapse: U_0* x 1
     assert strong[0] < weak[0] < none[0]                  # alpha = 0: gliotransmitter lowers U_0
-    assert none[1] < none[0] and weak[1] > weak[0] and strong[1] > strong[0]   # paired-pulse: depression vs facilitation
+    # paired pulses: depression without, facilitation with gliotransmission
+    assert none[1] < none[0] and weak[1] > weak[0] and strong[1] > strong[0]
     assert strong[-1] > none[-1]                          # less depletion during the 100 Hz burst
 
 
