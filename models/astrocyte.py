@@ -116,6 +116,20 @@ def _check_params(obj, names, given):
         raise ValidationError(obj, sorted(unknown)[0], f"unknown parameter; valid: {', '.join(sorted(names))}")
 
 
+def _non_negative(obj, name, value, allow_array=False):
+    """A finite number >= 0 (or, with ``allow_array``, a 1-D array of them)."""
+    arr = np.asarray(value) if allow_array and isinstance(value, (list, tuple, np.ndarray)) else None
+    if arr is not None:
+        ok = arr.ndim == 1 and arr.dtype.kind in "iuf" and np.all(np.isfinite(arr)) and np.all(arr >= 0)
+        if not ok:
+            raise ValidationError(obj, name, f"must be a 1-D array of finite numbers >= 0 (got {value!r})")
+        return arr.astype(float)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or value < 0:
+        raise ValidationError(obj, name, f"must be a finite number >= 0 (got {value!r})")
+    return float(value)
+
+
 def astrocyte(gliotransmission=True, stimulus_period=None, stimulus_on=None, **parameters):
     """The G-ChI astrocyte as a NeuronModel (integrated with rk4).
 
@@ -136,9 +150,9 @@ def astrocyte(gliotransmission=True, stimulus_period=None, stimulus_on=None, **p
         if not gliotransmission and name in ("C_Theta", "Omega_A", "U_A", "G_T", "rho_e", "Omega_e",
                                              "O_G", "Omega_G"):
             continue
-        value = parameters.get(name, default)
+        value = _non_negative("astrocyte", name, parameters.get(name, default), allow_array=True)
         scale, units[name] = _per_ms(1.0, unit)
-        params[name] = np.asarray(value, dtype=float) * scale if np.ndim(value) else float(value) * scale
+        params[name] = value * scale
     stimulus = "1.0"
     reset = (_RELEASE if gliotransmission else "") + _COPY
     if (stimulus_period is None) != (stimulus_on is None):
@@ -180,7 +194,10 @@ def tripartite_synapse(weight, gliotransmission=True, delay=None, **parameters):
     """
     names = ("U_0_star", "Omega_f", "Omega_d", "alpha")
     _check_params("tripartite_synapse", names, parameters)
-    values = {k: float(parameters.get(k, SYNAPSE[k])) for k in names}
+    values = {k: _non_negative("tripartite_synapse", k, parameters.get(k, SYNAPSE[k])) for k in names}
+    for k in ("U_0_star", "alpha"):
+        if values[k] > 1:
+            raise ValidationError("tripartite_synapse", k, f"must be in [0, 1] (got {values[k]})")
     values["Omega_f"] *= 1e-3
     values["Omega_d"] *= 1e-3
     u0 = "(1 - Gamma_S_post)*U_0_star + alpha*Gamma_S_post" if gliotransmission else "U_0_star"

@@ -189,3 +189,13 @@ def test_validation():
         tripartite_synapse(1.0, U_star=0.5)
     with pytest.raises(ValidationError, match="dt"):
         ip3_gap_junction(0.0)
+
+
+@pytest.mark.parametrize("make, name, value", [
+    (astrocyte, "O_P", -0.9), (astrocyte, "K_P", float("nan")), (astrocyte, "C_T", "2 uM"),
+    (astrocyte, "I_bias", np.array([1.0, -1.0])),
+    (lambda **kw: tripartite_synapse(1.0, **kw), "U_0_star", 1.5),
+    (lambda **kw: tripartite_synapse(1.0, **kw), "Omega_d", -2.0)])
+def test_bad_parameter_values_are_refused(make, name, value):
+    with pytest.raises(ValidationError, match=name):
+        make(**{name: value})
