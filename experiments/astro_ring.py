@@ -17,17 +17,19 @@ from . import astro_common as common
 
 DESCRIPTION = "Stimberg et al. Fig. 5: Ca2+ wave speed in a ring of 50 astrocytes with IP3 gap junctions"
 
-N, DT, STIMULATED = 50, 5.0, 25
+N, DT = 50, 5.0
+STIMULATED = N // 2
 THRESHOLD_UM = 0.5
 COMPARE_MS = 400000.0
 
 
 def build_network(n=N, dt=DT):
+    """``n`` astrocytes in a ring, cell ``n // 2`` stimulated (dt in ms)."""
     import neurosim as ns
     from neurosim.models.astrocyte import FIG5, astrocyte, ip3_gap_junction
     net = ns.Network(dt=dt, seed=1)
     bias = np.zeros(n)
-    bias[STIMULATED] = 1.0
+    bias[n // 2] = 1.0
     astro = net.add(ns.Population(n, astrocyte(gliotransmission=False, stimulus_period=50.0, stimulus_on=20.0,
                                                I_bias=bias, **FIG5), label="astrocytes"))
     astro.record("C")
@@ -39,11 +41,12 @@ def build_network(n=N, dt=DT):
 
 def wave(times_ms, calcium, threshold=THRESHOLD_UM):
     """First crossing time (s, NaN if never) per cell, and the speed in cells/s fitted over
-    the cells the wave reached (ring distance >= 1 from the stimulated cell)."""
+    the cells the wave reached (ring distance >= 1 from the stimulated cell n // 2)."""
     n = calcium.shape[1]
+    stimulated = n // 2
     above = calcium > threshold
     first = np.where(above.any(axis=0), times_ms[np.argmax(above, axis=0)] / 1000.0, np.nan)
-    distance = np.minimum(np.abs(np.arange(n) - STIMULATED), n - np.abs(np.arange(n) - STIMULATED))
+    distance = np.minimum(np.abs(np.arange(n) - stimulated), n - np.abs(np.arange(n) - stimulated))
     reached = np.isfinite(first) & (distance >= 1)
     speed = None
     if reached.sum() >= 3:
