@@ -8,9 +8,10 @@ relative error of Ca2+, IP3, h and Gamma_A is reported (goal <= 1 %).  The stoch
 astrocyte of the figure (Milstein noise on h) is not modelled.
 
 The reduced astrocyte (``IF_curr_exp`` only, what SpiNNaker can run) is fitted to the full
-model's Ca2+ trace (least squares, :func:`neurosim.models.astrocyte.fit_reduced`), run on the
-same input, and its error against the full model is reported: RMS and maximum error of Ca2+
-(µM, v in mV standing for µM) and the release events (threshold crossings of 0.5 µM) of both.
+model's Ca2+ trace (least squares, :func:`neurosim.models.astrocyte.fit_reduced`; its
+refractory period to the full model's release times), run on the same input, and its error
+against the full model is reported: RMS and maximum error of Ca2+ (µM, v in mV standing for
+µM) and the release events (threshold crossings of 0.5 µM) of both.
 """
 import numpy as np
 
@@ -68,15 +69,32 @@ def reduced_error(results, duration_ms):
     fit = fit_reduced(trace.times, c, arrivals)
     above = c > 0.5
     onsets = np.nonzero(above[1:] & ~above[:-1])[0] + 1
-    offsets = np.nonzero(~above[1:] & above[:-1])[0] + 1
-    durations = [trace.times[off] - trace.times[on] for on in onsets for off in offsets[offsets > on][:1]]
-    fit["refractory"] = float(np.mean(durations)) if durations else 1000.0
-    reduced, _ = common.run(lambda: build_reduced(duration_ms, fit), duration_ms, "numba")
+    full_releases = trace.times[onsets]
+    # the refractory period (release at most every ...) is fitted to the full model's release
+    # times: fewest count mismatches, then the smallest mean timing error
+    best = None
+    for refractory in np.arange(500.0, 6001.0, 250.0):
+        candidate = dict(fit, refractory=float(refractory))
+        reduced, _ = common.run(lambda: build_reduced(duration_ms, candidate), duration_ms, "numba")
+        times = reduced.spikes("astrocyte")[0]
+        score = (abs(len(times) - len(full_releases)), release_timing_error(full_releases, times))
+        if best is None or score < best[0]:
+            best = (score, candidate, reduced)
+    (count_mismatch, timing), fit, reduced = best
     v = reduced.trace("astrocyte", "v").values[:, 0]
     return {"fit": fit, "ca_rms_error_uM": float(np.sqrt(np.mean((v - c) ** 2))),
             "ca_max_error_relative_to_peak": float(np.max(np.abs(v - c)) / c.max()),
-            "release_times_full_ms": [float(trace.times[k]) for k in onsets],
-            "release_times_reduced_ms": [float(x) for x in reduced.spikes("astrocyte")[0]]}, v
+            "release_times_full_ms": [float(x) for x in full_releases],
+            "release_times_reduced_ms": [float(x) for x in reduced.spikes("astrocyte")[0]],
+            "release_count_mismatch": int(count_mismatch), "release_mean_timing_error_ms": timing}, v
+
+
+def release_timing_error(full, reduced):
+    """Mean |t_reduced - t_full| (ms) over the full model's releases, each matched to the
+    nearest reduced release (inf when the reduced model never releases)."""
+    if len(reduced) == 0 or len(full) == 0:
+        return float("inf") if len(full) else 0.0
+    return float(np.mean([np.min(np.abs(reduced - t)) for t in full]))
 
 
 def run(out_dir, backend="numba", quick=False):
