@@ -34,7 +34,7 @@ TEST_HZ = 2.0                   # readout input per synapse: low, where depressi
 RHO_C_Y_T = 0.005 * 500000.0    # µM per unit of released resources
 
 
-def build_network(stim_ms, delay_ms, readout_ms, astrocytes=True, seed=1):
+def build_network(stim_ms=10000.0, delay_ms=2000.0, readout_ms=2000.0, astrocytes=True, seed=1):
     import neurosim as ns
     from neurosim.models.astrocyte import astrocyte, gamma_s_link, modulated_neuron, tripartite_synapse
     rng = np.random.default_rng(seed)

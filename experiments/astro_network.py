@@ -42,7 +42,7 @@ def _pairs(rng, n_pre, n_post, p):
     return pre, post
 
 
-def build_network(n_exc, n_inh, duration_ms, astrocytes=True, seed=1):
+def build_network(n_exc=200, n_inh=50, duration_ms=1000.0, astrocytes=True, seed=1):
     import neurosim as ns
     from neurosim.models.astrocyte import (FIG6, astrocyte, gamma_s_link, ip3_gap_junction, modulated_neuron,
                                            tripartite_synapse)

@@ -24,7 +24,7 @@ GLUTAMATE_UM = 0.001 * 500000.0      # rho_c * Y_T of example 2, µM per release
 VARIABLES = ("C", "I", "h", "Gamma_A")
 
 
-def build_network(duration_ms):
+def build_network(duration_ms=10000.0):
     import neurosim as ns
     from neurosim.models.astrocyte import FIG2, astrocyte
     net = ns.Network(dt=DT, seed=1)
