@@ -201,8 +201,6 @@ def build_projection(net, k, proj, populations):
     if n and (conns.pre.min() < 0 or conns.pre.max() >= proj.pre.size or
               conns.post.min() < 0 or conns.post.max() >= proj.post.size):
         raise ValidationError(obj, "connector", "produced an index out of range")  # connectors check first
-    pre_idx = _indices(proj.pre)[conns.pre]
-    post_idx = _indices(proj.post)[conns.post]
     cell = post_pop.celltype
     wrng = net.rng("weights", k)
     syn = proj.synapse_type
@@ -217,10 +215,11 @@ def build_projection(net, k, proj, populations):
                               f"inhibition comes from receptor_type='inhibitory' (got {weights.min()})")
     if np.any(delays < dt - 1e-9):
         raise ValidationError(obj, "delay", f"must be >= dt = {dt} ms (got {delays.min()})")
-    delay_steps = np.round(delays / dt).astype(np.int64)
+    delay_steps = np.round(delays / dt)
     if n and delay_steps.max() > DEFAULT_MAX_DELAY_STEPS:
         raise ValidationError(obj, "delay", f"at most {DEFAULT_MAX_DELAY_STEPS * dt:g} ms at dt = {dt} ms "
                               f"(got {delays.max()})")
+    delay_steps = delay_steps.astype(np.int16)    # DEFAULT_MAX_DELAY_STEPS fits
     syn_initial, dendritic = {}, 0
     if isinstance(syn, SynapseModel):
         for var in syn.equations.variables:
@@ -228,13 +227,41 @@ def build_projection(net, k, proj, populations):
         # one value for one delay (numba refuses per-synapse delays on plastic projections;
         # brian2 rounds fraction * delay per synapse in the same way)
         dendritic = int(round(syn.dendritic_delay_fraction * (delay_steps[0] if n else 1)))
+    del delays
+    # synapses sorted by presynaptic neuron (stable: the connector's order within a neuron),
+    # the order every backend's CSR table needs; the random draws above are made first, so
+    # each synapse keeps its weight and delay
+    pre_local, post_local = conns.pre, conns.post
+    if n > 1 and np.any(pre_local[1:] < pre_local[:-1]):
+        order = np.argsort(pre_local, kind="stable")
+        pre_local, post_local = pre_local[order], post_local[order]
+        weights, delay_steps = weights[order], delay_steps[order]
+        syn_initial = {var: values[order] for var, values in syn_initial.items()}
+        del order
+    pre_local, post_local = _compact(pre_local, proj.pre.size), _compact(post_local, proj.post.size)
+    pre_idx = pre_local if not hasattr(proj.pre, "indices") else _compact(proj.pre.indices[pre_local], pre_pop.size)
+    post_idx = post_local if not hasattr(proj.post, "indices") else _compact(proj.post.indices[post_local],
+                                                                             post_pop.size)
+    weights, delay_steps = _shared_if_uniform(np.asarray(weights, float)), _shared_if_uniform(delay_steps)
     pre_k = populations.index(pre_pop)
     post_k = populations.index(post_pop)
-    return BuiltProjection(proj.label, pre_k, post_k, proj.receptor_type, pre_idx.astype(np.int64),
-                           post_idx.astype(np.int64), np.asarray(weights, float), delay_steps,
-                           conns.pre.astype(np.int64), conns.post.astype(np.int64),
+    return BuiltProjection(proj.label, pre_k, post_k, proj.receptor_type, pre_idx, post_idx, weights,
+                           delay_steps, pre_local, post_local,
                            syn if isinstance(syn, SynapseModel) else None, syn_initial, dendritic,
                            _record_steps(proj, dt), proj.pre.size, proj.post.size)
+
+
+def _compact(indices, size):
+    """Neuron indices as int32 where the population allows it (half the memory of int64)."""
+    return indices.astype(np.int32 if size < 2**31 else np.int64, copy=False)
+
+
+def _shared_if_uniform(values):
+    """One value repeated for every synapse as a read-only zero-stride view (no memory per
+    synapse); other arrays unchanged."""
+    if len(values) > 1 and values[0] == values[-1] and np.all(values == values[0]):
+        return np.broadcast_to(values[:1].copy(), values.shape)   # the copy frees the full array
+    return values
 
 
 def _record_steps(proj, dt):

@@ -32,7 +32,7 @@ def restore(path, quiet=False):
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(bytes(data["meta"]).decode())
-            arrays = {k: data[k] for k in data.files if k.startswith("a_")}
+            arrays = {k: data[k] for k in data.files if k.startswith(("a_", "w_"))}
     except (OSError, ValueError, KeyError) as exc:
         raise ValidationError("restore", "path", f"{path!r} is not a neurosim checkpoint ({exc})") from None
     if meta.get("format") != "neurosim-checkpoint" or meta.get("version") != 1:

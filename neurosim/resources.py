@@ -34,15 +34,20 @@ CHUNK_STEPS = 2000             # steps per kernel call (as backends/numba/simula
 MIN_SPIKE_BUFFER = 1 << 20     # spike output buffer entries (as backends/numba/simulation.py)
 OUT_BYTES_PER_SPIKE = 16       # out_step int64 + out_pop int32 + out_id int32
 MAX_DELAY_STEPS = 2**15 - 1    # as neurosim.build.DEFAULT_MAX_DELAY_STEPS
-# bytes per synapse kept by build(): pre_idx, post_idx, pre_local, post_local (int64),
-# weights (float64), delay_steps (int64)
-BUILT_BYTES_PER_SYNAPSE = 48
-# temporaries while building and compiling: connector output (2 x int64), indexed copies
-# (2 x int64), float64 delays before rounding, the CSR sort order and reordered copies;
-# measured peak of the CUBA network (4e6 synapses) is about 140 bytes per synapse in all
-TRANSIENT_BYTES_PER_SYNAPSE = 80
-COMPILE_TRANSIENT_BYTES_PER_SYNAPSE = 32
-KERNEL_COPIES = 2              # the simulation keeps the kernel arrays twice (initial + working)
+# bytes per synapse kept by build(): pre and post indices (int32; the same arrays serve as
+# pre_local / post_local unless the projection is on a view), weights (float64) and delay
+# steps (int16) -- the last two take no memory per synapse when they are uniform
+INDEX_BYTES_PER_SYNAPSE = 8
+VIEW_BYTES_PER_SYNAPSE = 8     # separate local indices of a projection on a PopulationView
+WEIGHT_BYTES_PER_SYNAPSE = 8
+DELAY_BYTES_PER_SYNAPSE = 2
+# temporaries while one projection is built (connector output 2 x int64, float64 weights,
+# delays and rounded delays, the sort by presynaptic neuron and its permuted copies): they
+# are freed before the next projection, so only the largest projection counts
+TRANSIENT_BYTES_PER_SYNAPSE = 72
+COMPILE_TRANSIENT_BYTES_PER_SYNAPSE = 8
+KERNEL_COPIES = 2              # per-neuron arrays the simulation keeps twice (initial + working)
+CONNECTIVITY_COPIES = 1        # CSR tables and static weights are shared by initial and working state
 MUTABLE_COPIES = 3             # state, ring buffers, histories: initial + working + chunk snapshot
 
 
@@ -254,16 +259,23 @@ def network_breakdown(network, dtype_bytes=4):
             every = max(1, int(round((interval or dt) / dt)))
             parts[f"{name} trace {var}"] = 2 * (CHUNK_STEPS // every + 1) * count * dtype_bytes
     ring = {}
+    largest = 0.0
     for k, proj in enumerate(network.projections):
         syn = float(expected_synapses(proj))
+        largest = max(largest, syn)
         hetero_delay = not _is_scalar(proj.synapse_type.delay) and proj.synapse_type.delay is not None
-        kernel = KERNEL_COPIES * (4 + dtype_bytes + (2 if hetero_delay else 0))
-        per_syn = BUILT_BYTES_PER_SYNAPSE + TRANSIENT_BYTES_PER_SYNAPSE + kernel
+        hetero_weight = (not _is_scalar(proj.synapse_type.weight)
+                         or getattr(proj.connector, "weights", None) is not None)
+        on_view = any(hasattr(side, "indices") for side in (proj.pre, proj.post))
+        kernel = CONNECTIVITY_COPIES * (4 + dtype_bytes + (2 if hetero_delay else 0))
+        per_syn = (INDEX_BYTES_PER_SYNAPSE + (VIEW_BYTES_PER_SYNAPSE if on_view else 0)
+                   + (WEIGHT_BYTES_PER_SYNAPSE if hetero_weight else 0)
+                   + (DELAY_BYTES_PER_SYNAPSE if hetero_delay else 0) + kernel)
         if getattr(proj.synapse_type, "plastic", False):
             n_vars = len(getattr(getattr(proj.synapse_type, "equations", None), "variables", {}))
             per_syn += _plastic_bytes_per_synapse(n_vars, dtype_bytes)
         parts[f"projection '{proj.label}' ({syn:.3g} synapses)"] = (
-            syn * per_syn + (proj.presynaptic_population.size + 1) * 8 * KERNEL_COPIES)
+            syn * per_syn + (proj.presynaptic_population.size + 1) * 8 * CONNECTIVITY_COPIES)
         delay_ms = _delay_upper_ms(proj.synapse_type.delay, dt)
         conn_delays = getattr(proj.connector, "delays", None)
         if conn_delays is not None and len(conn_delays):
@@ -279,6 +291,8 @@ def network_breakdown(network, dtype_bytes=4):
         ring[key] = max(ring.get(key, 0), cost * MUTABLE_COPIES)
     if ring:
         parts["ring buffers and spike histories"] = sum(ring.values())
+    if largest:
+        parts["temporaries while building the largest projection"] = TRANSIENT_BYTES_PER_SYNAPSE * largest
     parts["spike output buffer"] = max(MIN_SPIKE_BUFFER, 4 * n_recorded) * OUT_BYTES_PER_SPIKE
     return parts
 
@@ -301,7 +315,10 @@ def estimate_network(network, dtype_bytes=4):
 
 # ------------------------------------------------------------------ from a built network
 def _nbytes(value):
-    return value.nbytes if isinstance(value, np.ndarray) else 0
+    """Bytes an array holds: nothing for zero-stride (uniform) views."""
+    if not isinstance(value, np.ndarray) or 0 in value.strides:
+        return 0
+    return value.nbytes
 
 
 def memory_breakdown(built, dtype_bytes=4):
@@ -343,14 +360,17 @@ def memory_breakdown(built, dtype_bytes=4):
             MUTABLE_COPIES * length * pop.size * dtype_bytes)
     for proj in built.projections:
         syn = len(proj.pre_idx)
-        held = sum(_nbytes(a) for a in (proj.pre_idx, proj.post_idx, proj.weights, proj.delay_steps,
-                                        getattr(proj, "pre_local", None), getattr(proj, "post_local", None)))
+        arrays = (proj.pre_idx, proj.post_idx, proj.weights, proj.delay_steps,
+                  getattr(proj, "pre_local", None), getattr(proj, "post_local", None))
+        held = sum(_nbytes(a) for a in {id(a): a for a in arrays}.values())   # shared arrays once
         syn_vars = getattr(proj, "syn_initial", None) or {}
         held += sum(_nbytes(a) for a in syn_vars.values())
         d = proj.delay_steps
         hetero_delay = len(d) > 0 and not bool(np.all(d == d[0]))
         n_pre = built.populations[proj.pre].size
-        kernel = KERNEL_COPIES * (syn * (4 + dtype_bytes + (2 if hetero_delay else 0)) + (n_pre + 1) * 8)
+        kernel = CONNECTIVITY_COPIES * (syn * (dtype_bytes + (2 if hetero_delay else 0)) + (n_pre + 1) * 8)
+        if proj.post_idx.dtype != np.int32:
+            kernel += syn * 4                 # the kernel's int32 copy of the targets
         if getattr(proj, "synapse", None) is not None:
             kernel += syn * (_plastic_bytes_per_synapse(len(syn_vars), dtype_bytes) - 8 * len(syn_vars))
         transient = COMPILE_TRANSIENT_BYTES_PER_SYNAPSE * syn

@@ -69,6 +69,17 @@ def _check_plastic_delays(built):
                 "equation-defined synapses)")
 
 
+def _use_workqueue_threads():
+    """Run prange kernels on numba's own 'workqueue' threads unless the user chose a threading
+    layer (NUMBA_THREADING_LAYER).  numba's OpenMP layer loads the system libgomp while NEST's
+    wheel brings its own copy; with both initialised in one process NEST's ResetKernel
+    segfaults (measured: a NEST run, a numba run with threads=2, a second NEST run).  Has no
+    effect once numba's threads have started."""
+    import numba
+    if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
+        numba.config.THREADING_LAYER = "workqueue"
+
+
 def compile(network, threads=1, numerics="float32", quiet=False, record_to=None):
     """Build the network and compile its kernel; returns a NumbaSimulation.
 
@@ -86,6 +97,8 @@ def compile(network, threads=1, numerics="float32", quiet=False, record_to=None)
                               f"{numba.config.NUMBA_NUM_THREADS} (got {threads!r})")
     built = build(network)
     _check_plastic_delays(built)
+    if threads > 1:
+        _use_workqueue_threads()
     builder = generate(built, NUMERICS[numerics], parallel=threads > 1)
     source = builder.source(_runtime_hash())
     kernel, path = _load_kernel(source)

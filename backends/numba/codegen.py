@@ -258,7 +258,7 @@ def _reciprocal_parameters(kb, k, pop, trees, local):
     for var, tree in trees.items():
         body = tree.body if isinstance(tree, ast.Expression) else tree
         out[var] = ast.fix_missing_locations(rewriter.visit(copy.deepcopy(body)))
-    for name in rewriter.used:
+    for name in sorted(rewriter.used):   # sorted: the kernel source must not depend on set order
         value = pop.params[name]
         if isinstance(value, float):
             local[name + "__inv"] = kb.scalar(f"p{k}_{name}__inv", 1.0 / value)
@@ -313,9 +313,10 @@ def _integration_code(kb, k, pop, plan, state_vars, local):
             new[var] = f"n_{var}"
         return new
 
-    def derivs(stage, values):
-        """Emit derivatives at the given variable values; returns names."""
-        mapping = _with_subexpressions(cell, {**local, **values})
+    def derivs(stage, values, t=None):
+        """Emit derivatives at the given variable values and time (default: the step's start);
+        returns names."""
+        mapping = _with_subexpressions(cell, {**local, **values, **({"t": t} if t else {})})
         out = {}
         for var in state_vars:
             kb.emit(3, f"k{stage}_{var} = {_expr(trees[var], mapping)}")
@@ -329,12 +330,14 @@ def _integration_code(kb, k, pop, plan, state_vars, local):
     k1 = derivs(1, base)
     if method == "euler":
         return {v: f"x_{v} + {h}*{k1[v]}" for v in state_vars}
+    # intermediate stages at their own times, as Brian2's rk2 / rk4 (t + dt/2, t + dt)
+    mid, end = f"(t_now + {h2})", f"(t_now + {h})"
     if method == "rk2":
-        k2 = derivs(2, {v: f"(x_{v} + {h2}*{k1[v]})" for v in state_vars})
+        k2 = derivs(2, {v: f"(x_{v} + {h2}*{k1[v]})" for v in state_vars}, mid)
         return {v: f"x_{v} + {h}*{k2[v]}" for v in state_vars}
-    k2 = derivs(2, {v: f"(x_{v} + {h2}*{k1[v]})" for v in state_vars})
-    k3 = derivs(3, {v: f"(x_{v} + {h2}*{k2[v]})" for v in state_vars})
-    k4 = derivs(4, {v: f"(x_{v} + {h}*{k3[v]})" for v in state_vars})
+    k2 = derivs(2, {v: f"(x_{v} + {h2}*{k1[v]})" for v in state_vars}, mid)
+    k3 = derivs(3, {v: f"(x_{v} + {h2}*{k2[v]})" for v in state_vars}, mid)
+    k4 = derivs(4, {v: f"(x_{v} + {h}*{k3[v]})" for v in state_vars}, end)
     two = kb.scalar(f"two{k}_", 2.0)
     return {v: f"x_{v} + {h6}*({k1[v]} + {two}*{k2[v]} + {two}*{k3[v]} + {k4[v]})" for v in state_vars}
 
@@ -419,15 +422,22 @@ def _homogeneous_delay(proj):
     return len(proj.delay_steps) == 0 or bool(np.all(proj.delay_steps == proj.delay_steps[0]))
 
 
+def take(values, order):
+    """``values[order]``; ``order`` None means the synapses are already in CSR order."""
+    return values if order is None else values[order]
+
+
 def _csr(kb, j, proj):
-    """Synapses sorted by presynaptic neuron: row pointers, targets, weights, sort order."""
+    """Synapses sorted by presynaptic neuron: row pointers, targets, weights, sort order (None:
+    build() already listed them by presynaptic neuron, the usual case)."""
     n_pre = kb.built.populations[proj.pre].size
-    order = np.lexsort((proj.post_idx, proj.pre_idx))
-    counts = np.bincount(proj.pre_idx, minlength=n_pre)
+    pre = proj.pre_idx
+    order = None if len(pre) < 2 or bool(np.all(pre[1:] >= pre[:-1])) else np.argsort(pre, kind="stable")
+    counts = np.bincount(pre, minlength=n_pre)
     ptr = kb.arg(f"c{j}_ptr", np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
-    tgt = kb.arg(f"c{j}_tgt", proj.post_idx[order].astype(np.int32))
+    tgt = kb.arg(f"c{j}_tgt", np.ascontiguousarray(take(proj.post_idx, order), dtype=np.int32))
     if proj.synapse is None:
-        w = kb.arg(f"c{j}_w", proj.weights[order].astype(kb.dtype))
+        w = kb.arg(f"c{j}_w", np.ascontiguousarray(take(proj.weights, order), dtype=kb.dtype))
         kb.meta["projections"][j] = {"weights": w, "order": order}
     else:
         plasticity.csr_arrays(kb, j, proj, order)
@@ -484,7 +494,7 @@ def _propagate(kb, j, proj):
     """Push this step's spikes into the ring buffer at each synapse's own delay."""
     ptr, tgt, w, order = _csr(kb, j, proj)
     ring = f"ring{proj.post}_{proj.receptor}"
-    d = kb.arg(f"c{j}_d", proj.delay_steps[order].astype(np.int16))
+    d = kb.arg(f"c{j}_d", np.ascontiguousarray(take(proj.delay_steps, order), dtype=np.int16))
     kb.emit(2, f"for q_ in range(n_spk{proj.pre}):")
     kb.emit(3, f"src_ = spk{proj.pre}[q_]")
     kb.emit(3, f"for q2_ in range({ptr}[src_], {ptr}[src_ + 1]):")

@@ -63,19 +63,21 @@ def _statements(kb, stmts, mapping, indent):
 
 
 def csr_arrays(kb, j, proj, order):
-    """Per-synapse arrays in CSR order, the CSC index and the presynaptic index per synapse."""
+    """Per-synapse arrays in CSR order (``order`` None: already in it), the CSC index and the
+    presynaptic index per synapse."""
+    from .codegen import take
     syn = proj.synapse
-    kb.arg(f"sv{j}_w", proj.weights[order].astype(kb.dtype))
+    kb.arg(f"sv{j}_w", np.ascontiguousarray(take(proj.weights, order), dtype=kb.dtype))
     for var in syn.equations.variables:
-        kb.arg(f"sv{j}_{var}", proj.syn_initial[var][order].astype(kb.dtype))
-    kb.arg(f"lu{j}", np.zeros(len(order), dtype=np.float64))
-    post_sorted = proj.post_idx[order]
+        kb.arg(f"sv{j}_{var}", np.ascontiguousarray(take(proj.syn_initial[var], order), dtype=kb.dtype))
+    kb.arg(f"lu{j}", np.zeros(len(proj.pre_idx), dtype=np.float64))
+    post_sorted = take(proj.post_idx, order)
     n_post = kb.built.populations[proj.post].size
     by_post = np.argsort(post_sorted, kind="stable")
     counts = np.bincount(post_sorted, minlength=n_post)
     kb.arg(f"cp{j}_ptr", np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
     kb.arg(f"cp{j}_syn", by_post.astype(np.int64))
-    kb.arg(f"csrc{j}", proj.pre_idx[order].astype(np.int32))
+    kb.arg(f"csrc{j}", np.ascontiguousarray(take(proj.pre_idx, order), dtype=np.int32))
     kb.meta["projections"][j] = {"weights": f"sv{j}_w", "order": order}
 
 

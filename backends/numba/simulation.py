@@ -25,7 +25,9 @@ class NumbaSimulation:
         self.record_to = record_to
         self._parallel = builder.uses_prange
         self._arg_names = list(builder.args)
-        self._initial = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in builder.args.items()}
+        # the builder's arrays are the initial state; run() works on copies of the ones the
+        # kernel changes, the others (connectivity, parameters, static weights) are shared
+        self._initial = dict(builder.args)
         self._traces = builder.meta["traces"]
         self._views = builder.meta["views"]
         self._proj_meta = builder.meta["projections"]
@@ -35,6 +37,9 @@ class NumbaSimulation:
         # everything the kernel changes between steps (restored when a chunk is replayed)
         self._mutable = self._state_names + [n for n in self._arg_names if n.startswith(("ref", "ring", "ptrs", "hist", "sv", "lu"))
                                              and not n.startswith("refsteps")]
+        self._static_weights = [m["weights"] for m in self._proj_meta.values() if not m["weights"].startswith("sv")]
+        self._shared = {n for n in self._arg_names if n.startswith(("c", "p", "P", "D", "C", "recspk", "tr"))
+                        and n not in self._mutable and not n.endswith(("_buf", "_n"))}
         caps = [int(p.record_spikes.sum()) if p.record_spikes is not None else 0 for p in built.populations]
         self._spike_cap = max(1, sum(caps))
         self.reset()
@@ -43,7 +48,8 @@ class NumbaSimulation:
     # ----------------------------------------------------------------- state
     def reset(self):
         """Back to t = 0 with the initial state; recorded data start anew."""
-        self._args = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self._initial.items()}
+        self._args = {k: (v.copy() if isinstance(v, np.ndarray) and k not in self._shared else v)
+                      for k, v in self._initial.items()}
         for name, (base, dtype) in self._views.items():   # arrays that alias another one
             self._args[name] = self._args[base].view(dtype)
         self._args["ptrs"] = np.zeros(max(1, self._n_ptrs), dtype=np.int64)
@@ -115,6 +121,9 @@ class NumbaSimulation:
                 "numerics": np.dtype(self._dtype).name, "threads": self.threads,
                 "network": network_to_dict(self.network)}
         arrays = {f"a_{name}": self._args[name] for name in self._mutable}
+        # static weights changed by set_weights() (the network file holds the original ones)
+        arrays.update({f"w_{name}": self._args[name] for name in self._static_weights
+                       if self._args[name] is not self._initial[name]})
         np.savez_compressed(path, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
         return path if str(path).endswith(".npz") else f"{path}.npz"
 
@@ -123,6 +132,11 @@ class NumbaSimulation:
             if f"a_{name}" not in arrays or arrays[f"a_{name}"].shape != self._args[name].shape:
                 raise ValidationError("checkpoint", name, "is missing or has the wrong shape for this network")
             self._args[name][...] = arrays[f"a_{name}"]
+        for name in self._static_weights:
+            if f"w_{name}" in arrays:
+                if arrays[f"w_{name}"].shape != self._initial[name].shape:
+                    raise ValidationError("checkpoint", name, "has the wrong shape for this network")
+                self._args[name] = arrays[f"w_{name}"].astype(self._dtype)
         self._step = int(step)
         self.results = self._new_results()
 
@@ -137,6 +151,8 @@ class NumbaSimulation:
 
     def _weights_in_connection_order(self, j):
         meta = self._proj_meta[j]
+        if meta["order"] is None:
+            return self._args[meta["weights"]].astype(float)
         out = np.empty(len(meta["order"]))
         out[meta["order"]] = self._args[meta["weights"]]
         return out
@@ -164,7 +180,10 @@ class NumbaSimulation:
         w = proj.weights_from(values)
         if self.built.populations[proj.post].celltype.conductance_based and np.any(w < 0):
             raise ValidationError(obj, "weights", f"conductance-based synapses need weights >= 0 (got {w.min()})")
-        self._args[meta["weights"]][:] = w[meta["order"]].astype(self._dtype)
+        name = meta["weights"]
+        if self._args[name] is self._initial[name]:   # shared with the initial state: copy on write
+            self._args[name] = self._args[name].copy()
+        self._args[name][:] = (w if meta["order"] is None else w[meta["order"]]).astype(self._dtype)
 
     def _steps_to_weight_sample(self):
         steps = [p.record_every - self._step % p.record_every for p in self.built.projections if p.record_every]

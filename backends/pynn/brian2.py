@@ -134,7 +134,7 @@ class Brian2Adapter(Adapter):
         syn = proj._brian2_synapses[0][0]
         n_post = built.populations[bp.post].size
         key_b2 = np.asarray(syn.i[:], np.int64) * n_post + np.asarray(syn.j[:], np.int64)
-        key_built = bp.pre_idx * n_post + bp.post_idx
+        key_built = bp.pre_idx.astype(np.int64) * n_post + bp.post_idx
         values = np.empty(len(key_b2))
         values[np.argsort(key_b2, kind="stable")] = w[np.argsort(key_built, kind="stable")]
         syn.weight[:] = values * self._unit(bp)

@@ -193,7 +193,7 @@ class NestAdapter(Adapter):
         n_post = built.populations[bp.post].size
         key_nest = (pre.id_to_index(np.atleast_1d(np.asarray(data["source"], dtype=np.int64))) * n_post +
                     post.id_to_index(np.atleast_1d(np.asarray(data["target"], dtype=np.int64))))
-        key_built = bp.pre_idx * n_post + bp.post_idx
+        key_built = bp.pre_idx.astype(np.int64) * n_post + bp.post_idx
         values = np.empty(len(key_nest))
         values[np.argsort(key_nest, kind="stable")] = w[np.argsort(key_built, kind="stable")]
         conns.set(weight=values * factor)

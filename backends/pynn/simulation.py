@@ -275,7 +275,7 @@ class PyNNSimulation:
         rows = np.asarray(rows, dtype=float).reshape(-1, 3)
         factor = WEIGHT_FACTOR[self.built.populations[bp.post].celltype.weight_unit]
         n_post = self.built.populations[bp.post].size
-        key_built = bp.pre_idx * n_post + bp.post_idx
+        key_built = bp.pre_idx.astype(np.int64) * n_post + bp.post_idx
         key_pynn = rows[:, 0].astype(np.int64) * n_post + rows[:, 1].astype(np.int64)
         if len(key_pynn) != len(key_built):
             raise NeurosimError(f"Projection '{bp.label}': {self.backend} reports {len(key_pynn)} synapses, "

@@ -44,3 +44,19 @@ def test_restore_refuses_other_files(tmp_path):
     np.savez(bad, a=np.zeros(3))
     with pytest.raises(ns.ValidationError, match="not a neurosim checkpoint"):
         ns.restore(bad)
+
+
+def test_weights_set_by_the_user_survive_checkpoint_and_reset_restores_the_built_ones(tmp_path):
+    net = with_plasticity_and_poisson()
+    label = net.projections[1].label
+    sim = ns.compile(net)
+    built = sim.get_weights(label, format="list")
+    sim.set_weights(label, 0.004)
+    sim.run(50.0)
+    restored = ns.restore(sim.checkpoint(tmp_path / "state"))
+    assert np.allclose(restored.get_weights(label, format="list")[:, 2], 0.004)
+    sim.reset()   # back to the network's own weights, like every other initial value
+    assert np.array_equal(sim.get_weights(label, format="list"), built)
+    other = ns.compile(with_plasticity_and_poisson())   # compiled arrays are not shared between simulations
+    other.set_weights(label, 0.001)
+    assert np.array_equal(sim.get_weights(label, format="list"), built)

@@ -94,3 +94,25 @@ def test_same_seed_same_spikes_across_processes_threads_and_pieces():
     assert first["float32/two runs"] == first["float32/threads=1"], "run(12)+run(18) differs from run(30)"
     other = first["float32/other seed"]
     assert other["poisson"][1] != first["float32/threads=1"]["poisson"][1], "the seed does not change the input"
+
+
+KERNEL_NAME = """
+import os, neurosim as ns
+from neurosim.models.benchmark_networks import coba_network, cuba_network
+for net in (coba_network(n_neurons=100), cuba_network(n_neurons=100)):
+    sim = ns.compile(net, quiet=True)
+    print(os.path.basename(sim._kernel.py_func.__code__.co_filename))
+"""
+
+
+def test_kernel_source_does_not_depend_on_string_hashing():
+    """The kernel cache works across processes only if the generated source is the same in
+    every process: nothing in it may follow the (randomised) order of a set of names."""
+    names = []
+    for hash_seed in ("1", "2", "3"):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+        done = subprocess.run([sys.executable, "-c", KERNEL_NAME], capture_output=True, text=True, env=env,
+                              timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        names.append(done.stdout.split())
+    assert names[0] == names[1] == names[2], names
