@@ -336,20 +336,8 @@ def test_one_live_simulation_per_pynn_module():
 
 # ------------------------------------------------------------------- SpiNNaker (virtual)
 def cuba_network_1ms(seed=1):
-    """The CUBA network at SpiNNaker's 1 ms step: the same populations and weights, delay 1 ms."""
-    net = ns.Network(dt=1.0, seed=seed)
-    cell = ns.IF_curr_exp(cm=0.2, tau_m=20.0, v_rest=-49.0, v_thresh=-50.0, v_reset=-60.0,
-                          tau_refrac=5.0, tau_syn_E=5.0, tau_syn_I=10.0, i_offset=0.0)
-    exc = net.add(ns.Population(3200, cell, label="exc"))
-    inh = net.add(ns.Population(800, cell, label="inh"))
-    for pop in (exc, inh):
-        pop.initialize(v=ns.RandomDistribution("uniform", low=-60.0, high=-50.0))
-        pop.record("spikes")
-    for pre, w, rtype in ((exc, 0.0162, "excitatory"), (inh, -0.09, "inhibitory")):
-        for post in (exc, inh):
-            net.add(ns.Projection(pre, post, ns.FixedProbabilityConnector(0.02),
-                                  ns.StaticSynapse(weight=w, delay=1.0), receptor_type=rtype))
-    return net
+    """The CUBA network at SpiNNaker's 1 ms step: the same populations and weights, delay one step."""
+    return cuba_network(seed=seed, dt=1.0)
 
 
 @pytest.fixture(scope="module")
