@@ -52,6 +52,18 @@ class BuiltProjection:
     n_pre: int = 0                 # sizes of the projection's endpoints (views)
     n_post: int = 0
 
+    def weights_as(self, weights, format="array"):
+        """``weights`` (one per connection) as ``get_weights`` returns them: 'array' (n_pre, n_post)
+        with NaN where there is no synapse (the last of several synapses between a pair wins),
+        or 'list' rows (pre, post, w); indices within the projection's endpoints."""
+        if format == "list":
+            return np.column_stack([self.pre_local, self.post_local, weights])
+        if format != "array":
+            raise ValidationError("Simulation", "get_weights", f"format must be 'array' or 'list' (got {format!r})")
+        out = np.full((self.n_pre, self.n_post), np.nan)
+        out[self.pre_local, self.post_local] = weights
+        return out
+
     def weights_from(self, values):
         """One float64 weight per connection from what a user passes to ``set_weights``:
         a number, an (n_pre, n_post) array or one value per connection.  Raises
@@ -93,6 +105,15 @@ class BuiltNetwork:
                 return k
         raise ValidationError("Network", "population", f"no population {label!r}; populations: "
                               f"{', '.join(p.label for p in self.populations)}")
+
+    def projection_index(self, projection):
+        """Index of a projection given as a Projection or its label."""
+        label = projection if isinstance(projection, str) else getattr(projection, "label", None)
+        for j, proj in enumerate(self.projections):
+            if proj.label == label:
+                return j
+        raise ValidationError("Simulation", "projection", f"no projection {label!r}; projections: "
+                              f"{', '.join(p.label for p in self.projections) or 'none'}")
 
 
 def _resolve(value, size, idx, rng, obj, attr, unit=None, base=None):

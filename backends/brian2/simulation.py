@@ -125,14 +125,6 @@ class Brian2Simulation:
                 self._pending[(k, var)] = arr
 
     # --------------------------------------------------------------- weights
-    def _projection_index(self, projection):
-        label = projection if isinstance(projection, str) else getattr(projection, "label", None)
-        for j, proj in enumerate(self.built.projections):
-            if proj.label == label:
-                return j
-        raise ValidationError("Simulation", "projection", f"no projection {label!r}; projections: "
-                              f"{', '.join(p.label for p in self.built.projections) or 'none'}")
-
     def _weights(self, j):
         """Current weights of projection j in connection order (float64 copy)."""
         if self._objects is not None and j in self._objects.synapses:
@@ -152,22 +144,12 @@ class Brian2Simulation:
     def get_weights(self, projection, format="array"):
         """Current weights: 'array' (n_pre, n_post), NaN where there is no synapse, or 'list'
         rows (pre, post, w); indices within the projection's endpoints."""
-        j = self._projection_index(projection)
-        proj = self.built.projections[j]
-        w = self._weights(j)
-        pre, post = _local(proj)
-        if format == "list":
-            return np.column_stack([pre, post, w])
-        if format != "array":
-            raise ValidationError("Simulation", "get_weights", f"format must be 'array' or 'list' (got {format!r})")
-        n_pre, n_post = _endpoint_sizes(proj, self.built)
-        out = np.full((n_pre, n_post), np.nan)
-        out[pre, post] = w
-        return out
+        j = self.built.projection_index(projection)
+        return self.built.projections[j].weights_as(self._weights(j), format)
 
     def set_weights(self, projection, values):
         """Set weights: a number, an (n_pre, n_post) array, or one value per connection."""
-        j = self._projection_index(projection)
+        j = self.built.projection_index(projection)
         proj = self.built.projections[j]
         obj = f"Projection '{proj.label}'"
         w = proj.weights_from(values)
@@ -400,19 +382,6 @@ class Brian2Simulation:
 def _second():
     import brian2 as b2
     return b2.second
-
-
-def _local(proj):
-    pre = getattr(proj, "pre_local", None)
-    post = getattr(proj, "post_local", None)
-    return (proj.pre_idx if pre is None else pre), (proj.post_idx if post is None else post)
-
-
-def _endpoint_sizes(proj, built):
-    n_pre, n_post = getattr(proj, "n_pre", 0), getattr(proj, "n_post", 0)
-    if not n_pre or not n_post:
-        n_pre, n_post = built.populations[proj.pre].size, built.populations[proj.post].size
-    return n_pre, n_post
 
 
 @contextlib.contextmanager

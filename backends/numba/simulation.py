@@ -141,14 +141,6 @@ class NumbaSimulation:
         self.results = self._new_results()
 
     # --------------------------------------------------------------- weights
-    def _projection_index(self, projection):
-        label = projection if isinstance(projection, str) else getattr(projection, "label", None)
-        for j, proj in enumerate(self.built.projections):
-            if proj.label == label:
-                return j
-        raise ValidationError("Simulation", "projection", f"no projection {label!r}; projections: "
-                              f"{', '.join(p.label for p in self.built.projections) or 'none'}")
-
     def _weights_in_connection_order(self, j):
         meta = self._proj_meta[j]
         if meta["order"] is None:
@@ -161,20 +153,12 @@ class NumbaSimulation:
         """Current weights: 'array' (n_pre, n_post) with NaN where there is no synapse
         (the last of several synapses between a pair wins), or 'list' rows (pre, post, w);
         indices are within the projection's endpoints."""
-        j = self._projection_index(projection)
-        proj = self.built.projections[j]
-        w = self._weights_in_connection_order(j)
-        if format == "list":
-            return np.column_stack([proj.pre_local, proj.post_local, w])
-        if format != "array":
-            raise ValidationError("Simulation", "get_weights", f"format must be 'array' or 'list' (got {format!r})")
-        out = np.full((proj.n_pre, proj.n_post), np.nan)
-        out[proj.pre_local, proj.post_local] = w
-        return out
+        j = self.built.projection_index(projection)
+        return self.built.projections[j].weights_as(self._weights_in_connection_order(j), format)
 
     def set_weights(self, projection, values):
         """Set weights: a number, an (n_pre, n_post) array, or one value per connection."""
-        j = self._projection_index(projection)
+        j = self.built.projection_index(projection)
         proj, meta = self.built.projections[j], self._proj_meta[j]
         obj = f"Projection '{proj.label}'"
         w = proj.weights_from(values)

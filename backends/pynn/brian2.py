@@ -23,7 +23,7 @@ import numpy as np
 from neurosim.build import build
 
 from .capabilities import Target, check_built, check_network, profile
-from .simulation import Adapter, PyNNSimulation
+from .simulation import Adapter, PyNNSimulation, pair_keys, reorder
 
 if importlib.util.find_spec("pyNN") is None or importlib.util.find_spec("brian2") is None:
     raise ImportError("the pynn-brian2 backend needs PyNN and Brian2: pip install 'neurosim[pynn,brian2]'")
@@ -133,10 +133,7 @@ class Brian2Adapter(Adapter):
     def write_weights(self, proj, bp, built, w):
         syn = proj._brian2_synapses[0][0]
         n_post = built.populations[bp.post].size
-        key_b2 = np.asarray(syn.i[:], np.int64) * n_post + np.asarray(syn.j[:], np.int64)
-        key_built = bp.pre_idx.astype(np.int64) * n_post + bp.post_idx
-        values = np.empty(len(key_b2))
-        values[np.argsort(key_b2, kind="stable")] = w[np.argsort(key_built, kind="stable")]
+        values = reorder(w, pair_keys(bp.pre_idx, bp.post_idx, n_post), pair_keys(syn.i[:], syn.j[:], n_post))
         syn.weight[:] = values * self._unit(bp)
 
     def read_state(self, pop, name):

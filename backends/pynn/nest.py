@@ -26,7 +26,7 @@ from neurosim.build import build
 from neurosim.errors import UnsupportedFeatureError
 
 from .capabilities import Target, check_built, check_network, profile
-from .simulation import Adapter, PyNNSimulation
+from .simulation import Adapter, PyNNSimulation, pair_keys, reorder
 
 if importlib.util.find_spec("pyNN") is None or importlib.util.find_spec("nest") is None:
     raise ImportError("the nest backend needs PyNN and NEST: pip install 'neurosim[nest]' "
@@ -191,11 +191,9 @@ class NestAdapter(Adapter):
         data = conns.get(["source", "target"])
         pre, post = self._pre_post(proj, bp)
         n_post = built.populations[bp.post].size
-        key_nest = (pre.id_to_index(np.atleast_1d(np.asarray(data["source"], dtype=np.int64))) * n_post +
-                    post.id_to_index(np.atleast_1d(np.asarray(data["target"], dtype=np.int64))))
-        key_built = bp.pre_idx.astype(np.int64) * n_post + bp.post_idx
-        values = np.empty(len(key_nest))
-        values[np.argsort(key_nest, kind="stable")] = w[np.argsort(key_built, kind="stable")]
+        key_nest = pair_keys(pre.id_to_index(np.atleast_1d(np.asarray(data["source"], dtype=np.int64))),
+                             post.id_to_index(np.atleast_1d(np.asarray(data["target"], dtype=np.int64))), n_post)
+        values = reorder(w, pair_keys(bp.pre_idx, bp.post_idx, n_post), key_nest)
         conns.set(weight=values * factor)
 
     def _pre_post(self, proj, bp):

@@ -67,6 +67,19 @@ def _release(sim):
         del _LIVE[key]
 
 
+def pair_keys(pre, post, n_post):
+    """One int64 key per synapse, pre * n_post + post (int64: int32 indices would overflow)."""
+    return np.asarray(pre).astype(np.int64) * n_post + np.asarray(post).astype(np.int64)
+
+
+def reorder(values, keys_from, keys_to):
+    """``values`` listed in the synapse order of ``keys_from``, relisted in that of ``keys_to``
+    (the same pairs; stable sorts keep several synapses between one pair in order)."""
+    out = np.empty(len(keys_to))
+    out[np.argsort(keys_to, kind="stable")] = np.asarray(values)[np.argsort(keys_from, kind="stable")]
+    return out
+
+
 class PyNNSimulation:
     """A network running on a PyNN simulator.  ``run(ms)`` may be called repeatedly."""
 
@@ -255,14 +268,6 @@ class PyNNSimulation:
                 self.adapter.write_state(self._pops[k], name, np.asarray(arr, float) * factor)
 
     # --------------------------------------------------------------- weights
-    def _projection_index(self, projection):
-        label = projection if isinstance(projection, str) else getattr(projection, "label", None)
-        for j, proj in enumerate(self.built.projections):
-            if proj.label == label:
-                return j
-        raise ValidationError("Simulation", "projection", f"no projection {label!r}; projections: "
-                              f"{', '.join(p.label for p in self.built.projections) or 'none'}")
-
     def _weights_in_connection_order(self, j):
         bp = self.built.projections[j]
         proj = self._projs[j]
@@ -275,35 +280,24 @@ class PyNNSimulation:
         rows = np.asarray(rows, dtype=float).reshape(-1, 3)
         factor = WEIGHT_FACTOR[self.built.populations[bp.post].celltype.weight_unit]
         n_post = self.built.populations[bp.post].size
-        key_built = bp.pre_idx.astype(np.int64) * n_post + bp.post_idx
-        key_pynn = rows[:, 0].astype(np.int64) * n_post + rows[:, 1].astype(np.int64)
+        key_built = pair_keys(bp.pre_idx, bp.post_idx, n_post)
+        key_pynn = pair_keys(rows[:, 0], rows[:, 1], n_post)
         if len(key_pynn) != len(key_built):
             raise NeurosimError(f"Projection '{bp.label}': {self.backend} reports {len(key_pynn)} synapses, "
                                 f"the network has {len(key_built)}")
-        out = np.empty(len(key_built))
-        out[np.argsort(key_built, kind="stable")] = rows[np.argsort(key_pynn, kind="stable"), 2] / factor
-        return out
+        return reorder(rows[:, 2] / factor, key_pynn, key_built)
 
     def get_weights(self, projection, format="array"):
         """Current weights: 'array' (n_pre, n_post) with NaN where there is no synapse, or 'list'
         rows (pre, post, w); indices are within the projection's endpoints."""
         self._check_open("get_weights")
-        j = self._projection_index(projection)
-        bp = self.built.projections[j]
-        w = self._weights_in_connection_order(j)
-        if format == "list":
-            return np.column_stack([bp.pre_local, bp.post_local, w])
-        if format != "array":
-            raise ValidationError("Simulation", "get_weights",
-                                  f"format must be 'array' or 'list' (got {format!r})")
-        out = np.full((bp.n_pre, bp.n_post), np.nan)
-        out[bp.pre_local, bp.post_local] = w
-        return out
+        j = self.built.projection_index(projection)
+        return self.built.projections[j].weights_as(self._weights_in_connection_order(j), format)
 
     def set_weights(self, projection, values):
         """Set weights: a number, an (n_pre, n_post) array, or one value per connection."""
         self._check_open("set_weights")
-        j = self._projection_index(projection)
+        j = self.built.projection_index(projection)
         bp = self.built.projections[j]
         obj = f"Projection '{bp.label}'"
         w = bp.weights_from(values)
