@@ -24,6 +24,7 @@ from neurosim.random import resolve_values
 from neurosim.results import Results
 
 from . import objects as ob
+from . import random_state
 from . import translate as tr
 
 
@@ -207,16 +208,16 @@ class Brian2Simulation:
         numpy's global generator is left as it was."""
         from brian2.devices.device import get_device
         device = get_device()
-        outer = device.get_random_state()
+        outer = random_state.get_state(device)
         if self._random_state is None:
             device.seed(self._seed)
         else:
-            device.set_random_state(self._random_state)
+            random_state.set_state(device, self._random_state)
         try:
             yield
         finally:
-            self._random_state = device.get_random_state()
-            device.set_random_state(outer)
+            self._random_state = random_state.get_state(device)
+            random_state.set_state(device, outer)
 
     def _raise_failure(self, exc):
         """Division by zero (or overflow) in generated code means the model diverged."""

@@ -1,5 +1,9 @@
 """The native brian2 backend against the numba backend (the issue's acceptance tests) and
 the brian2-specific surface: continuation, reset, names, expressions, refusals."""
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -279,3 +283,30 @@ def test_poisson_spikes_depend_only_on_the_seed():
     other = ns.Network(dt=0.1, seed=6)
     other.add(ns.Population(20, ns.SpikeSourcePoisson(rate=50.0), label="p")).record("spikes")
     assert not np.array_equal(ns.compile(other, backend="brian2").run(100.0).spikes("p")[0], one)
+
+
+def test_interleaved_runs_that_use_up_brians_random_buffer_keep_their_numbers():
+    """Brian2 keeps its Cython random numbers in a malloc'ed buffer that it frees when used up.
+    Restoring a saved pointer to it after another simulation used it up read freed memory and
+    then freed it twice (glibc aborted the interpreter in CI); run in a child process so such a
+    crash fails this test instead of killing the suite."""
+    script = textwrap.dedent("""
+        import brian2 as b2
+        import numpy as np
+        import neurosim as ns
+        b2.prefs.codegen.target = "cython"
+        b2.Network(b2.PoissonGroup(10, 50 * b2.Hz)).run(5 * b2.ms)   # the user's own Brian2 draws
+        def poisson(seed, n):
+            net = ns.Network(dt=0.1, seed=seed)
+            net.add(ns.Population(n, ns.SpikeSourcePoisson(rate=50.0), label="p")).record("spikes")
+            return ns.compile(net, backend="brian2")
+        whole = poisson(1, 10).run(305.0).spikes("p")
+        a, b = poisson(1, 10), poisson(2, 100)
+        a.run(5.0)      # 500 of the 20000 buffered numbers used
+        b.run(50.0)     # 50000 numbers: b uses up and frees that buffer
+        a.run(300.0)    # 30000 numbers: a reads past the end of the buffer it had
+        assert all(np.array_equal(x, y) for x, y in zip(a.results.spikes("p"), whole))
+        print("same spikes")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "same spikes" in done.stdout, (done.returncode, done.stderr[-3000:])
