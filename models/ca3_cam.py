@@ -43,7 +43,8 @@ and the memory does not work: 489 / 3652 mismatching spikes, 0 / 9 and 14 / 60 o
 decoded correctly (fixed answer lags).
 """
 import json
-import math
+
+from neurosim.backends.spinnaker_numerics import spinnaker_lif  # noqa: F401  (part of this module's API)
 
 #: neurosim time (ms) = reference SpiNNaker time (ms) + TIME_OFFSET_MS
 TIME_OFFSET_MS = 1.0
@@ -61,36 +62,6 @@ STDP = dict(tau_plus=3.0, tau_minus=3.0, A_plus=6.0, A_minus=6.0, w_min=0.0, w_m
 #: operation timing (ms): learn holds cue + content for LEARN_HOLD ticks; answers appear at
 #: t0 + ANSWER_LAG (OUT layer); the paper's minimum spacing is 7 ms after a learn, 6 after a recall
 LEARN_HOLD, ANSWER_LAG = 3, {"learn": 5, "recall_cue": 6, "recall_content": 6}
-
-
-def spinnaker_lif(cm, tau_m, tau_refrac, tau_syn_E, tau_syn_I, v_rest, v_reset, v_thresh, i_offset=0.0,
-                  dt=1.0):
-    """sPyNNaker's IF_curr_exp tick (see module docstring) as a neurosim NeuronModel.
-
-    Variables: ``u`` (mV) membrane potential without this tick's current term, ``ie``/``ii``
-    (nA) synaptic currents (inhibitory weights negative, as for PyNN's IF_curr_exp), ``h``
-    refractory hold counter.  The membrane potential is ``vm = u + c (ie + ii)`` outside the hold;
-    a spike when vm >= v_thresh.  ``dt`` (ms) must be the network's time step (one tick).
-    """
-    import neurosim as ns
-    em = math.exp(-dt / tau_m)
-    params = dict(v_rest=v_rest, v_reset=v_reset, v_thresh=v_thresh, i_offset=i_offset, em=em,
-                  c=tau_m / cm * (1.0 - em), step=dt,
-                  dec_e=math.exp(-dt / tau_syn_E), init_e=tau_syn_E / dt * (1.0 - math.exp(-dt / tau_syn_E)),
-                  dec_i=math.exp(-dt / tau_syn_I), init_i=tau_syn_I / dt * (1.0 - math.exp(-dt / tau_syn_I)),
-                  n_hold=float(int(round(tau_refrac / dt)) + 1))
-    eqs = """
-        vm = u + (c*(ie + ii) if h < 0.5 else 0.0) : mV
-        u_next = (u if h > 1.5 else v_rest + c*i_offset + em*(vm - v_rest)) : mV
-        du/dt = (u_next - u)/step : mV
-        dh/dt = (max(h - 1.0, 0.0) - h)/step : 1
-        die/dt = (dec_e*ie - ie)/step : nA
-        dii/dt = (dec_i*ii - ii)/step : nA
-    """
-    return ns.NeuronModel(eqs, threshold="vm >= v_thresh", reset="u = v_reset; h = n_hold", refractory=0.0,
-                          parameters=params, initial=dict(u=v_rest, h=0.0, ie=0.0, ii=0.0),
-                          receptors={"excitatory": "ie += weight*init_e", "inhibitory": "ii += weight*init_i"},
-                          method="euler", name="SpiNNakerIF_curr_exp")
 
 
 def spinnaker_stdp(tau_plus, tau_minus, A_plus, A_minus, w_min, w_max, delay=1.0, lut=2, weight=0.0):

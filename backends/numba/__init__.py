@@ -11,10 +11,11 @@ from neurosim.build import DEFAULT_MAX_DELAY_STEPS, build
 from neurosim.cache import cache_dir, write_atomic
 from neurosim.errors import UnsupportedFeatureError, ValidationError
 
+from ..spinnaker_numerics import emulate as emulate_spinnaker
 from .codegen import generate
 from .simulation import NumbaSimulation
 
-NUMERICS = {"float32": np.float32, "float64": np.float64}
+NUMERICS = {"float32": np.float32, "float64": np.float64, "spinnaker": np.float64}
 
 PROFILE = {
     "name": "numba",
@@ -28,7 +29,7 @@ PROFILE = {
     "timestep_ms": "any (1e-4 to 10)",
     "delay_range_steps": f"1 to {DEFAULT_MAX_DELAY_STEPS}",
     "neurons_per_core": "no limit (memory bound)",
-    "weight_precision": "float32 (default) or float64",
+    "weight_precision": "float32 (default) or float64; numerics='spinnaker' stores sPyNNaker's 16-bit weights",
     "threads": "1 or more (same spikes for any count)",
 }
 
@@ -84,7 +85,9 @@ def compile(network, threads=1, numerics="float32", quiet=False, record_to=None)
     """Build the network and compile its kernel; returns a NumbaSimulation.
 
     threads: number of threads for the neuron updates (results do not depend on it).
-    numerics: 'float32' (default, fastest) or 'float64'.
+    numerics: 'float32' (default, fastest), 'float64', or 'spinnaker': what sPyNNaker 7.4.1 computes
+    on a SpiNNaker board (its 16-bit weights and IF_curr_exp tick order; see
+    ``neurosim.backends.spinnaker_numerics`` for what is and is not emulated).
     record_to: a directory; recorded spikes and traces are appended to files there
     chunk by chunk during the run (memory stays bounded, nothing is lost on interruption).
     """
@@ -96,6 +99,7 @@ def compile(network, threads=1, numerics="float32", quiet=False, record_to=None)
         raise ValidationError("numba backend", "threads", f"must be an integer from 1 to "
                               f"{numba.config.NUMBA_NUM_THREADS} (got {threads!r})")
     built = build(network)
+    quantisation = emulate_spinnaker(built, network) if numerics == "spinnaker" else None
     _check_plastic_delays(built)
     if threads > 1:
         _use_workqueue_threads()
@@ -104,4 +108,7 @@ def compile(network, threads=1, numerics="float32", quiet=False, record_to=None)
     kernel, path = _load_kernel(source)
     sim = NumbaSimulation(network, built, kernel, builder, NUMERICS[numerics], threads, quiet, record_to)
     sim.kernel_path = path
+    sim.info["numerics"] = numerics
+    if quantisation is not None:
+        sim.info["weight_quantisation"] = quantisation
     return sim

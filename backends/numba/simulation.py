@@ -23,6 +23,7 @@ class NumbaSimulation:
         self.network, self.built, self._kernel = network, built, kernel
         self._dtype, self.threads, self.quiet = dtype, threads, quiet
         self.record_to = record_to
+        self.info = {}     # backend facts, e.g. 'weight_quantisation' under numerics='spinnaker'
         self._parallel = builder.uses_prange
         self._arg_names = list(builder.args)
         # the builder's arrays are the initial state; run() works on copies of the ones the

@@ -52,6 +52,7 @@ from neurosim.build import build
 from neurosim.errors import NeurosimError, UnsupportedFeatureError, ValidationError
 from neurosim.synapses import STDPMechanism
 
+from ..spinnaker_numerics import quantise, rounding_warning
 from .capabilities import Target, check_built, check_network, profile, spinnaker_max_delay_steps
 from .simulation import Adapter, PyNNSimulation
 
@@ -63,7 +64,6 @@ MAX_NEURONS_PER_CORE = 256          # sPyNNaker DEFAULT_MAX_ATOMS_PER_CORE = POP
 SOURCE_NEURONS_PER_CORE = 500       # SpikeSourcePoisson's default
 RING_BUFFER_BITS = 14               # spynnaker.pyNN.utilities.constants.MAX_RING_BUFFER_BITS
 DELAY_EXTENSION_SLOTS = 8           # DelayExtensionVertex.MAX_SLOTS
-WEIGHT_BITS = 16
 
 TARGET = Target(
     name="spinnaker",
@@ -305,37 +305,19 @@ class SpiNNakerAdapter(Adapter):
                 scales[bp.post] = vertex.get_weight_scales(vertex.get_ring_buffer_shifts())
             syn_type = vertex.get_synapse_id_by_target(bp.receptor)
             scale = float(scales[bp.post][syn_type])
-            w = np.abs(bp.weights)
-            q = np.rint(w * scale)
-            saturated = q > 2 ** WEIGHT_BITS - 1
-            stored = np.minimum(q, 2 ** WEIGHT_BITS - 1) / scale
-            nonzero = w > 0
-            rel = np.zeros_like(w)
-            rel[nonzero] = np.abs(stored[nonzero] - w[nonzero]) / w[nonzero]
-            zero = nonzero & (q == 0)
             unit = simulation.built.populations[bp.post].celltype.weight_unit
-            info = {"scale_per_unit": scale, "step": 1.0 / scale, "unit": unit,
-                    "n": int(len(w)), "rounded_to_zero": int(zero.sum()), "saturated": int(saturated.sum()),
-                    "max_relative_error": float(rel.max()) if len(rel) else 0.0,
-                    "mean_relative_error": float(rel[nonzero].mean()) if nonzero.any() else 0.0}
-            out[bp.label] = info
-            if info["rounded_to_zero"] or info["saturated"]:
-                warnings.warn(
-                    f"spinnaker: Projection '{bp.label}': {info['rounded_to_zero']} of {info['n']} weights round "
-                    f"to 0 and {info['saturated']} saturate in sPyNNaker's 16-bit weights (step "
-                    f"{info['step']:.3g} {unit}, largest {(2 ** WEIGHT_BITS - 1) / scale:.3g} {unit}); relative "
-                    f"error max {100 * info['max_relative_error']:.3g} %, mean "
-                    f"{100 * info['mean_relative_error']:.3g} %; scale the weights, or set the post "
-                    "population's expected input so sPyNNaker picks another scale", RuntimeWarning, stacklevel=2)
+            _, info = quantise(bp.weights, scale)
+            out[bp.label] = dict(info, unit=unit)
+            message = rounding_warning("spinnaker", bp.label, info, unit)
+            if message:
+                warnings.warn(message, RuntimeWarning, stacklevel=2)
         return out
 
     def quantised_weights(self, bp):
         info = self.quantisation.get(bp.label)
         if info is None:
             return bp.weights.copy()
-        scale = info["scale_per_unit"]
-        q = np.minimum(np.rint(np.abs(bp.weights) * scale), 2 ** WEIGHT_BITS - 1)
-        return np.sign(bp.weights) * q / scale
+        return quantise(bp.weights, info["scale_per_unit"])[0]
 
     def after_run(self, simulation):
         from spinn_front_end_common.data import FecDataView

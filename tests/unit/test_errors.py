@@ -198,7 +198,7 @@ def test_unknown_backend():
 
 def test_bad_numerics_and_threads():
     net, a, b = two_pops()
-    raises(r"numerics: must be one of float32, float64 \(got 'float16'\)", ns.compile, net, numerics="float16")
+    raises(r"numerics: must be one of float32, float64, spinnaker \(got 'float16'\)", ns.compile, net, numerics="float16")
     raises(r"threads: must be an integer from 1", ns.compile, net, threads=0)
 
 
