@@ -142,6 +142,13 @@ class NestAdapter(Adapter):
             return NATIVE_WEIGHT_FACTOR[self._built.populations[bp.post].celltype.weight_unit]
         return 1.0
 
+    def weight_bound_factor(self, pynn_population):
+        """pyNN.nest scales the weights onto delta-synapse cells (IF_curr_delta, Izhikevich: mV) by
+        the cell's receptor_scale (1e-3, undoing its nA -> pA factor) but not the weight
+        dependence's w_max: NEST's stdp_synapse then got Wmax 1000 times too large (additive
+        updates 1000 times too big).  Apply the same scale to the bounds."""
+        return getattr(pynn_population.celltype, "receptor_scale", 1.0)
+
     @contextlib.contextmanager
     def context(self):
         # pyNN 0.13 still calls nest.SetStatus/GetStatus, deprecated in NEST 3.10

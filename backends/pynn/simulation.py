@@ -186,6 +186,10 @@ class PyNNSimulation:
             wd_name, wd_table = WEIGHT_DEPENDENCE[type(wd).__name__]
             t_params = translate(timing.parameters, table)
             wd_params = translate(wd.parameters, wd_table)
+            bound_factor = self.adapter.weight_bound_factor(self._pops[bp.post])
+            for bound in ("w_min", "w_max"):
+                if bound in wd_params:
+                    wd_params[bound] *= bound_factor
             if isinstance(timing, Vogels2011Rule):   # sPyNNaker: alpha and A = eta / w_max (additive x w_max)
                 p, w_max = timing.parameters, wd.parameters["w_max"]
                 t_params.update(alpha=2.0 * p["rho"] * p["tau"] / 1000.0,
@@ -503,6 +507,10 @@ class Adapter:
         return sim.Sequence(times)
 
     def weight_factor(self, bp):
+        return 1.0
+
+    def weight_bound_factor(self, pynn_population):
+        """Factor for w_min / w_max of a weight dependence onto ``pynn_population``."""
         return 1.0
 
     def plasticity_class(self, sim, name):

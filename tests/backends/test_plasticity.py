@@ -247,3 +247,31 @@ def test_custom_synapse_reads_postsynaptic_voltage(plastic_backend):
     # v relaxed from -50 towards -65 with tau_m = 20 ms for 11 ms before the second arrival at 41 ms
     v_at_arrival = -65.0 + 15.0 * math.exp(-11.0 / 20.0)
     assert sim.get_weights(proj)[0, 0] == pytest.approx(0.01 * (-5.0) + 0.01 * (v_at_arrival + 60.0), rel=1e-6)
+
+
+@pytest.mark.nest
+@pytest.mark.parametrize("dependence", ["additive", "multiplicative"])
+def test_nest_stdp_onto_a_delta_synapse_cell_follows_nests_pair_rule(dependence):
+    """NEST's stdp_synapse (Gütig et al. 2003 form) under NEST's own conventions: the post spike
+    reaches the synapse one dendritic delay (here the whole 1 ms) late, and potentiation is applied
+    at the next presynaptic spike.  pyNN.nest passed w_max to NEST 1000 times too large for cells
+    whose weights are in mV (IF_curr_delta): additive steps came out 1000 times too big."""
+    w_max, w0, d = 1.0, 0.4, 1.0
+    wd = (ns.AdditiveWeightDependence if dependence == "additive" else ns.MultiplicativeWeightDependence)(0.0, w_max)
+    rule = ns.SpikePairRule(tau_plus=TAU_PLUS, tau_minus=TAU_MINUS, A_plus=A_PLUS, A_minus=A_MINUS)
+
+    def potentiate(w, dt):
+        return min(w + A_PLUS * (w_max if dependence == "additive" else w_max - w) * math.exp(-dt / TAU_PLUS), w_max)
+
+    def depress(w, dt):
+        return max(w - A_MINUS * (w_max if dependence == "additive" else w) * math.exp(-dt / TAU_MINUS), 0.0)
+
+    cases = [([100.0], [90.0], depress(w0, 100.0 - (90.0 + d))),
+             ([100.0, 250.0], [105.0], depress(potentiate(w0, 105.0 + d - 100.0), 250.0 - (105.0 + d))),
+             ([100.0], [110.0], w0)]            # potentiation waits for a presynaptic spike
+    for pre, post, expected in cases:
+        net, proj = pairing_network(pre, post, ns.STDPMechanism(rule, wd, weight=w0, delay=d))
+        with ns.compile(net, backend="nest") as sim:
+            res = sim.run(300.0)
+            assert np.allclose(res.spikes("post")[0], post)
+            assert sim.get_weights(proj)[0, 0] == pytest.approx(expected, rel=1e-9)
