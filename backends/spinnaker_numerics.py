@@ -23,7 +23,10 @@ network on the CPU with:
 Not emulated: the s16.15 fixed-point rounding of the state variables (the state is float64 here,
 so V may differ from the board's by a few 2**-15 mV after many ticks), sPyNNaker's random
 numbers (Poisson sources draw from neurosim's generator: same rates, different spike trains),
-plasticity (refused), other cell types (refused) and dropped packets on an overloaded board.
+plasticity other than :func:`spinnaker_stdp` (refused; its weights are rounded at the start but
+not after each update), other cell types (refused) and dropped packets on an overloaded board.
+Models already written in sPyNNaker's arithmetic (:func:`spinnaker_lif`, :func:`spinnaker_stdp`,
+see :data:`NATIVE_MODELS`) run as they are.
 """
 import math
 import warnings
@@ -78,7 +81,7 @@ def _poisson_upper_bound(mean_w, std_w, rate_hz, n_inputs, sigma, ticks_per_s):
 def max_summed_weight(projections, dt):
     """sPyNNaker's bound on the weight summed into one tick of one receptor's ring buffer.
 
-    ``projections``: the static BuiltProjections onto one (population, receptor).
+    ``projections``: the BuiltProjections onto one (population, receptor).
     """
     ticks_per_s = 1000.0 / dt
     per_tick = max(1.0, SPIKES_PER_SECOND / ticks_per_s)
@@ -87,11 +90,13 @@ def max_summed_weight(projections, dt):
         if not len(bp.weights):
             continue
         w = np.abs(np.asarray(bp.weights, dtype=np.float64))
+        # a plastic projection may grow up to its weight dependence's w_max
+        w_top = max(float(w.max()), abs(float(bp.synapse.parameters.get("w_max", 0.0)))) if bp.synapse else float(w.max())
         in_degree = int(np.bincount(bp.post_local).max())
         weights.add(float(w.mean()), float(w.var()), in_degree)
         delays.add(0.0, float(np.var(np.asarray(bp.delay_steps) * dt)), in_degree)
-        total += per_tick * float(w.max()) * in_degree
-        biggest = max(biggest, float(w.max()))
+        total += per_tick * w_top * in_degree
+        biggest = max(biggest, w_top)
     if delays.variance == 0.0:
         return max(total, biggest)
     bound = _poisson_upper_bound(weights.mean, math.sqrt(weights.variance), SPIKES_PER_SECOND,
@@ -108,10 +113,11 @@ def weight_scale(max_weight):
 
 
 def weight_scales(built):
-    """``{(post population index, receptor): scale}`` for every static projection of ``built``."""
+    """``{(post population index, receptor): scale}`` for the static projections of ``built`` and
+    those of :func:`spinnaker_stdp` (initial weights; updates during the run are not rounded)."""
     groups = {}
     for bp in built.projections:
-        if bp.synapse is None:
+        if bp.synapse is None or is_native(bp.synapse):
             groups.setdefault((bp.post, bp.receptor), []).append(bp)
     return {key: weight_scale(max_summed_weight(projs, built.dt)) for key, projs in groups.items()}
 
@@ -183,6 +189,44 @@ def spinnaker_lif(cm, tau_m, tau_refrac, tau_syn_E, tau_syn_I, v_rest, v_reset, 
                           method="euler", name="SpiNNakerIF_curr_exp")
 
 
+def spinnaker_stdp(tau_plus, tau_minus, A_plus, A_minus, w_min, w_max, delay=1.0, lut=2, weight=0.0):
+    """sPyNNaker's additive pair STDP as it acted in the CA3 reference run, as a SynapseModel.
+
+    The window was fitted to the SpiNNaker CA3 traces (see ``neurosim.models.ca3_cam``).
+
+    Needs delay = dt = 1 ms (then neurosim's order of on_pre / on_post matches sPyNNaker's
+    post-spike window).  ``lut``: number of 1 ms entries of the exponential look-up table
+    (None: untruncated).  Variables: last pre / post event times ``tpre``, ``tpost`` (ms, neurosim
+    event times) and traces ``rpre``, ``opost``.
+    """
+    import neurosim as ns
+    if delay != 1.0:
+        raise ValueError(f"spinnaker_stdp reproduces sPyNNaker's window only for delay = 1 ms (got {delay})")
+    k = 1e9 if lut is None else float(lut)
+
+    def decay(x, tau, size):
+        return f"(exp(-({x})/{tau}) if ({x}) < {size} else 0.0)"
+    # neurosim event times: pre at t_pre + d, post at t_post + d; sPyNNaker's Δt are
+    # post - pre + d (potentiation) and pre - post - d (depression)
+    on_pre = (f"w = max(w - A_minus*w_max*opost*{decay('t - tpost - d_syn', 'tau_minus', 'lut_minus')}, w_min); "
+              f"rpre = rpre*{decay('t - tpre', 'tau_plus', 'lut_plus')} + 1.0; tpre = t")
+    on_post = (f"w = min(w + A_plus*w_max*rpre*{decay('t - tpre + d_syn', 'tau_plus', 'lut_plus')}, w_max); "
+               f"opost = opost*{decay('t - tpost', 'tau_minus', 'lut_minus')} + 1.0; tpost = t")
+    return ns.SynapseModel(equations="tpre : ms\ntpost : ms\nrpre : 1\nopost : 1", on_pre=on_pre,
+                           on_post=on_post, weight=weight, delay=delay, name="SpiNNakerSTDP",
+                           parameters=dict(tau_plus=tau_plus, tau_minus=tau_minus, A_plus=A_plus, A_minus=A_minus,
+                                           w_min=w_min, w_max=w_max, d_syn=delay, lut_plus=k, lut_minus=k))
+
+
+#: models already written in sPyNNaker's tick arithmetic: numerics='spinnaker' runs them as they are
+NATIVE_MODELS = frozenset({"SpiNNakerIF_curr_exp", "SpiNNakerSTDP"})
+
+
+def is_native(model):
+    """True for the NeuronModel / SynapseModel of :func:`spinnaker_lif` / :func:`spinnaker_stdp`."""
+    return getattr(model, "name", None) in NATIVE_MODELS
+
+
 _LIF_PARAMS = ("cm", "tau_m", "tau_refrac", "tau_syn_E", "tau_syn_I", "v_rest", "v_reset", "v_thresh", "i_offset")
 
 
@@ -198,14 +242,18 @@ def emulate(built, network):
     from neurosim.neurons import IF_curr_exp
     from .pynn.capabilities import check_built, check_network
     from .pynn.spinnaker import TARGET, _max_delay_steps
-    check_network(network, TARGET)
-    check_built(built, network, TARGET, _max_delay_steps({}))
+    check_network(network, TARGET, native=is_native)
+    check_built(built, network, TARGET, _max_delay_steps({}), native=is_native)
     float_hint = "use numerics='float32' or 'float64', or the spinnaker backend"
     for bp in built.projections:
-        if bp.synapse is not None:
-            _refuse(f"plastic Projection '{bp.label}'", "sPyNNaker's STDP arithmetic is not emulated; " + float_hint)
+        if bp.synapse is not None and not is_native(bp.synapse):
+            _refuse(f"plastic Projection '{bp.label}'", "sPyNNaker's STDP arithmetic is not emulated (only "
+                    "spinnaker_stdp); " + float_hint)
     for k, pop in enumerate(built.populations):
-        if pop.kind != "neuron":
+        if pop.kind != "neuron" or is_native(pop.celltype):
+            if pop.kind == "neuron" and pop.record:
+                _refuse(f"Population '{pop.label}': recording {', '.join(sorted(pop.record))}",
+                        "numerics='spinnaker' records spikes only; " + float_hint)
             continue
         if type(pop.celltype) is not IF_curr_exp:
             _refuse(f"Population '{pop.label}': {type(pop.celltype).__name__}",
@@ -228,6 +276,8 @@ def emulate(built, network):
     scales = weight_scales(built)
     out = {}
     for bp in built.projections:
+        if (bp.post, bp.receptor) not in scales:
+            continue
         stored, info = quantise(bp.weights, scales[(bp.post, bp.receptor)])
         bp.weights = stored
         out[bp.label] = dict(info, unit="nA")

@@ -44,7 +44,7 @@ decoded correctly (fixed answer lags).
 """
 import json
 
-from neurosim.backends.spinnaker_numerics import spinnaker_lif  # noqa: F401  (part of this module's API)
+from neurosim.backends.spinnaker_numerics import spinnaker_lif, spinnaker_stdp  # noqa: F401  (this module's API)
 
 #: neurosim time (ms) = reference SpiNNaker time (ms) + TIME_OFFSET_MS
 TIME_OFFSET_MS = 1.0
@@ -62,33 +62,6 @@ STDP = dict(tau_plus=3.0, tau_minus=3.0, A_plus=6.0, A_minus=6.0, w_min=0.0, w_m
 #: operation timing (ms): learn holds cue + content for LEARN_HOLD ticks; answers appear at
 #: t0 + ANSWER_LAG (OUT layer); the paper's minimum spacing is 7 ms after a learn, 6 after a recall
 LEARN_HOLD, ANSWER_LAG = 3, {"learn": 5, "recall_cue": 6, "recall_content": 6}
-
-
-def spinnaker_stdp(tau_plus, tau_minus, A_plus, A_minus, w_min, w_max, delay=1.0, lut=2, weight=0.0):
-    """sPyNNaker's additive pair STDP (see module docstring) as a neurosim SynapseModel.
-
-    Needs delay = dt = 1 ms (then neurosim's order of on_pre / on_post matches sPyNNaker's
-    post-spike window).  ``lut``: number of 1 ms entries of the exponential look-up table
-    (None: untruncated).  Variables: last pre / post event times ``tpre``, ``tpost`` (ms, neurosim
-    event times) and traces ``rpre``, ``opost``.
-    """
-    import neurosim as ns
-    if delay != 1.0:
-        raise ValueError(f"spinnaker_stdp reproduces sPyNNaker's window only for delay = 1 ms (got {delay})")
-    k = 1e9 if lut is None else float(lut)
-
-    def decay(x, tau, size):
-        return f"(exp(-({x})/{tau}) if ({x}) < {size} else 0.0)"
-    # neurosim event times: pre at t_pre + d, post at t_post + d; sPyNNaker's Δt are
-    # post - pre + d (potentiation) and pre - post - d (depression)
-    on_pre = (f"w = max(w - A_minus*w_max*opost*{decay('t - tpost - d_syn', 'tau_minus', 'lut_minus')}, w_min); "
-              f"rpre = rpre*{decay('t - tpre', 'tau_plus', 'lut_plus')} + 1.0; tpre = t")
-    on_post = (f"w = min(w + A_plus*w_max*rpre*{decay('t - tpre + d_syn', 'tau_plus', 'lut_plus')}, w_max); "
-               f"opost = opost*{decay('t - tpost', 'tau_minus', 'lut_minus')} + 1.0; tpost = t")
-    return ns.SynapseModel(equations="tpre : ms\ntpost : ms\nrpre : 1\nopost : 1", on_pre=on_pre,
-                           on_post=on_post, weight=weight, delay=delay, name="SpiNNakerSTDP",
-                           parameters=dict(tau_plus=tau_plus, tau_minus=tau_minus, A_plus=A_plus, A_minus=A_minus,
-                                           w_min=w_min, w_max=w_max, d_syn=delay, lut_plus=k, lut_minus=k))
 
 
 class CA3CAM:

@@ -86,8 +86,11 @@ def _refuse(target, feature, hint):
     raise UnsupportedFeatureError(target.name, feature, hint)
 
 
-def check_network(network, target, stdp_extra=None):
-    """Refuse description features the target lacks (no build, no PyNN call)."""
+def check_network(network, target, stdp_extra=None, native=None):
+    """Refuse description features the target lacks (no build, no PyNN call).
+
+    ``native(model)``: True for models to let through unchecked (numba's numerics='spinnaker'
+    runs models already written in sPyNNaker's arithmetic)."""
     dt = network.dt
     if target.allowed_dt is not None and not any(abs(dt - a) < 1e-9 for a in target.allowed_dt):
         _refuse(target, f"timestep dt = {dt:g} ms (Network.dt)",
@@ -95,6 +98,8 @@ def check_network(network, target, stdp_extra=None):
                 f"({target.dt_text}); build the network with Network(dt=1.0) or use {target.alternatives}")
     for pop in network.populations:
         cell, obj = pop.celltype, pop._obj()
+        if native is not None and native(cell):
+            continue
         if isinstance(cell, SpikeSource):
             if cell.name not in target.sources:
                 _refuse(target, f"{cell.name} in {obj}", f"supported sources: {', '.join(target.sources)}; "
@@ -125,7 +130,8 @@ def check_network(network, target, stdp_extra=None):
             _refuse(target, f"different sampling intervals for the variables of {obj}",
                     "PyNN keeps one sampling interval per population; record them with one interval")
     for proj in network.projections:
-        check_synapse(proj, target, stdp_extra)
+        if native is None or not native(proj.synapse_type):
+            check_synapse(proj, target, stdp_extra)
 
 
 def check_synapse(proj, target, stdp_extra=None):
@@ -169,11 +175,11 @@ def check_synapse(proj, target, stdp_extra=None):
                 f"{', '.join(target.synapses)}; use {target.alternatives}")
 
 
-def check_built(built, network, target, max_delay_steps=None):
+def check_built(built, network, target, max_delay_steps=None, native=None):
     """Refuse what the built arrays show: weight signs, delay range, initial values."""
     dt = built.dt
     for k, pop in enumerate(built.populations):
-        if pop.kind != "neuron":
+        if pop.kind != "neuron" or (native is not None and native(pop.celltype)):
             continue
         initial = target.initial_map(pop.celltype.name)
         obj = f"Population '{pop.label}'"

@@ -26,6 +26,14 @@ def test_trace_is_reproduced_spike_for_spike(name, n_ops):
     assert summary["operations_correct"] == n_ops
 
 
+@pytest.mark.parametrize("name, n_ops", [("trace1", 9), ("trace2", 60)])
+def test_trace_is_reproduced_with_numerics_spinnaker(name, n_ops):
+    # sPyNNaker's 16-bit weights and ring-buffer scales on top of the spinnaker cell and STDP
+    summary, _, _ = run_trace(trace_path(name), numerics="spinnaker")
+    assert summary["spike_mismatches"] == {label: 0 for label in M.POPULATIONS}
+    assert summary["operations_correct"] == n_ops
+
+
 @pytest.mark.slow
 def test_trace_is_reproduced_in_float64():
     summary, _, _ = run_trace(trace_path("trace1"), numerics="float64")
