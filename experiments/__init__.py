@@ -13,6 +13,7 @@ from neurosim.errors import ValidationError
 #: experiment name -> module that implements it
 EXPERIMENTS = {
     "ca3-cam": "neurosim.experiments.ca3_cam",
+    "ca3-capacity": "neurosim.experiments.ca3_capacity",
     "ca3-stress": "neurosim.experiments.ca3_stress",
     "cuba": "neurosim.experiments.cuba",
     "stdp-song2000": "neurosim.experiments.stdp_song2000",
