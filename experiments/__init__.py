@@ -21,6 +21,7 @@ EXPERIMENTS = {
     "stdp-digits": "neurosim.experiments.stdp_digits",
     "htm-nyc-taxi": "neurosim.experiments.htm_nyc_taxi",
     "htm-nab": "neurosim.experiments.htm_nab",
+    "htm-sequences": "neurosim.experiments.htm_sequences",
     "astro-single": "neurosim.experiments.astro_single",
     "astro-synapse": "neurosim.experiments.astro_synapse",
     "astro-ring": "neurosim.experiments.astro_ring",

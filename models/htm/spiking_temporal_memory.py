@@ -1,20 +1,22 @@
 """Spiking HTM temporal memory: minicolumns of spiking cells on the numba backend.
 
 Each HTM time step is one *window* of ``WINDOW`` = 13 ms of spiking simulation (dt = 1 ms).
-The network is built once, with fixed pool sizes:
+The network is built once, with fixed pool sizes: a population ``cells`` and a population
+``units`` of counters (the segment units, then the inhibition units):
 
 * ``cells`` (columns x cellsPerColumn): ``dv/dt = ff * 1/ms``; ``ff`` is 1 in the cells of
   the active columns (the feedforward input of this step, written before the window).  A cell
   fires when ``v > 7.5`` if it is depolarised (``dep > 0.5``, i.e. predicted), else when
   ``v > 10.5``, and never while ``inh > 0.5``.  So predicted cells fire at 8 ms, unpredicted
   ones at 11 ms, each at most once per window (reset ``v = -1000``);
-* ``inhibition`` (one unit per column, delay 1 ms each way): fires on the first spike of its
+* inhibition (one unit per column, delay 1 ms each way): fires on the first spike of its
   column's cells and silences the others (``inh += 1``) before 11 ms.  A column with a
   predicted cell therefore activates only its predicted cells; a column without one
   **bursts** (all cells fire at 11 ms, the inhibition arrives too late; it arrives at 13 ms,
   still inside the window, so it never reaches into the next one);
-* ``segments`` (cells x maxSegmentsPerCell units, unit ``cell * maxSegmentsPerCell + j`` is
-  the j-th distal segment of ``cell``): a coincidence detector that counts the spikes arriving
+* segments (cells x maxSegmentsPerCell units; units ``cell * maxSegmentsPerCell`` to
+  ``(cell + 1) * maxSegmentsPerCell - 1`` hold the distal segments of ``cell``, a segment
+  keeping its unit while it lives): a coincidence detector that counts the spikes arriving
   through its *connected* synapses (weight 1, permanence >= connectedPermanence; all other
   cell -> unit weights are 0) and fires when the count reaches ``activationThreshold``.  The
   cells' spikes reach the segments 6 ms later, i.e. at 0 ms (predicted) or 3 ms (bursting) of
@@ -27,7 +29,7 @@ counters) is set back to 0 with ``Simulation.set``, the window boundary acting a
 reset; the spikes still in flight (cells -> segments) carry the sequence context across it.
 
 **Spikes:** which cells are active (read from the ``cells`` spikes of the window), which
-segments are active (``segments`` spikes), prediction, column inhibition and bursting.
+segments are active (spikes of the segment units), prediction, column inhibition and bursting.
 **Bookkeeping** (the reference :class:`~.temporal_memory.TemporalMemory`, whose numba code and
 data structures are reused): winner-cell choice in bursting columns, matching segments
 (potential synapses are not in the network), permanence learning, growth and segment
@@ -56,15 +58,34 @@ _SILENCED = -1000.0
 
 
 @njit(cache=True)
-def _connected_pairs(cell_nseg, cell_segs, seg_hi, syn_pre, syn_perm, connected, per_cell, unit_seg):
-    """Flat indices ``pre * n_units + unit`` of the connected synapses (sorted) and the
-    unit -> segment map (-1 for an empty slot)."""
+def _connected_pairs(cell_nseg, cell_segs, seg_hi, syn_pre, syn_perm, connected, per_cell, unit_seg,
+                     seg_unit):
+    """Give every live segment a unit among its cell's ``per_cell`` (a segment keeps its unit
+    while it lives, so creating or removing another segment does not move it); return the flat
+    indices ``pre * n_units + unit`` of the connected synapses, sorted."""
     n_units = unit_seg.size
-    unit_seg[:] = -1
     count = 0
     for cell in range(cell_nseg.size):
-        for j in range(cell_nseg[cell]):
+        first = cell * per_cell
+        nseg = cell_nseg[cell]
+        for u in range(first, first + per_cell):        # free the units of dead segments
+            s = unit_seg[u]
+            if s >= 0:
+                alive = False
+                for j in range(nseg):
+                    if cell_segs[cell, j] == s:
+                        alive = True
+                if not alive:
+                    unit_seg[u] = -1
+        for j in range(nseg):
             seg = cell_segs[cell, j]
+            u = seg_unit[seg]
+            if u < first or u >= first + per_cell or unit_seg[u] != seg:
+                u = first
+                while unit_seg[u] >= 0:
+                    u += 1
+                unit_seg[u] = seg
+                seg_unit[seg] = u
             for slot in range(seg_hi[seg]):
                 if syn_pre[seg, slot] >= 0 and syn_perm[seg, slot] >= connected:
                     count += 1
@@ -73,8 +94,7 @@ def _connected_pairs(cell_nseg, cell_segs, seg_hi, syn_pre, syn_perm, connected,
     for cell in range(cell_nseg.size):
         for j in range(cell_nseg[cell]):
             seg = cell_segs[cell, j]
-            unit = cell * per_cell + j
-            unit_seg[unit] = seg
+            unit = seg_unit[seg]
             for slot in range(seg_hi[seg]):
                 pre = syn_pre[seg, slot]
                 if pre >= 0 and syn_perm[seg, slot] >= connected:
@@ -96,18 +116,20 @@ def _network(n_columns, per_column, per_cell, threshold, seed):
                              parameters=dict(theta=1.0), receptors={"excitatory": "n += weight"},
                              name="CoincidenceDetector")
     cells = net.add(ns.Population(n_cells, cell, label="cells"))
-    segments = net.add(ns.Population(n_cells * per_cell, counter, label="segments"))
-    segments.set(theta=float(threshold))
-    inhibition = net.add(ns.Population(n_columns, counter, label="inhibition"))
-    for pop in (cells, segments):
+    n_units = n_cells * per_cell
+    # one population of counters: the segment units, then one inhibition unit per column
+    units = net.add(ns.Population(n_units + n_columns, counter, label="units"))
+    units.set(theta=np.r_[np.full(n_units, float(threshold)), np.ones(n_columns)])
+    segments, inhibition = units[:n_units], units[n_units:]
+    for pop in (cells, units):
         pop.record("spikes")
     ids = np.arange(n_cells)
-    units = np.arange(n_cells * per_cell)
+    unit_ids = np.arange(n_units)
     one = ns.StaticSynapse(weight=1.0, delay=DT)
     net.add(ns.Projection(cells, segments, ns.AllToAllConnector(),
                           ns.StaticSynapse(weight=0.0, delay=CELL_TO_SEGMENT_DELAY),
                           receptor_type="excitatory", label="distal"))
-    net.add(ns.Projection(segments, cells, ns.FromListConnector(np.c_[units, units // per_cell]), one,
+    net.add(ns.Projection(segments, cells, ns.FromListConnector(np.c_[unit_ids, unit_ids // per_cell]), one,
                           receptor_type="dendrite", label="depolarise"))
     net.add(ns.Projection(cells, inhibition, ns.FromListConnector(np.c_[ids, ids // per_column]), one,
                           receptor_type="excitatory", label="to_inhibition"))
@@ -136,7 +158,13 @@ class SpikingTemporalMemory:
                                 tm.activationThreshold, tm.seed)
         self.sim = ns.compile(self.network, backend="numba", threads=threads, quiet=True)
         self._pairs = np.zeros(0, np.int64)       # connected synapses now in the network
-        self._unit_seg = np.full(self.n_units, -1, np.int64)
+        built = self.sim.built
+        proj = built.projections[built.projection_index("distal")]
+        flat = proj.pre_local * self.n_units + proj.post_local       # connection order
+        # None: the connections are in row-major (cell, unit) order already, no gather needed
+        self._flat_order = None if np.array_equal(flat, np.arange(flat.size)) else flat
+        self._unit_seg = np.full(self.n_units, -1, np.int64)       # unit -> segment id
+        self._seg_unit = np.full(len(self.tm._seg_cell), -1, np.int64)   # segment id -> unit
         self._zero_cells = np.zeros(self.numberOfCells)
         self.mismatches = 0            # steps where spikes and bookkeeping disagreed
         self.weight_updates = 0
@@ -152,11 +180,11 @@ class SpikingTemporalMemory:
         sim = self.sim
         ff = np.repeat(column_mask.astype(float), self.cellsPerColumn)
         sim.set("cells", v=0.0, dep=0.0, inh=0.0, ff=ff)
-        sim.set("segments", n=0.0)
-        sim.set("inhibition", n=0.0)
+        sim.set("units", n=0.0)
         results = sim.run(WINDOW)
         times, cells = results.spikes("cells", segment=-1)
-        _, units = results.spikes("segments", segment=-1)
+        _, units = results.spikes("units", segment=-1)
+        units = units[units < self.n_units]
         early = times - (sim.t - WINDOW) < BURST_THRESHOLD / RAMP      # fired before the burst time
         self.steps += 1
         return np.unique(cells), np.unique(cells[early]), np.unique(units)
@@ -165,12 +193,17 @@ class SpikingTemporalMemory:
         """Write the reference's connected synapses into the cells -> segments weights (one
         ``set_weights`` call, only when the set of connected synapses changed)."""
         tm = self.tm
+        if len(self._seg_unit) < len(tm._seg_cell):     # the reference grew its segment store
+            self._seg_unit = np.r_[self._seg_unit, np.full(len(tm._seg_cell) - len(self._seg_unit), -1)]
         pairs = _connected_pairs(tm._cell_nseg, tm._cell_segs, tm._seg_hi, tm._syn_pre, tm._syn_perm,
-                                 np.float32(tm.connectedPermanence), self.maxSegmentsPerCell, self._unit_seg)
+                                 np.float32(tm.connectedPermanence), self.maxSegmentsPerCell, self._unit_seg,
+                                 self._seg_unit)
         if not np.array_equal(pairs, self._pairs):
-            weights = np.zeros(self.numberOfCells * self.n_units, np.float32)
+            weights = np.zeros(self.numberOfCells * self.n_units)
             weights[pairs] = 1.0
-            self.sim.set_weights("distal", weights.reshape(self.numberOfCells, self.n_units))
+            if self._flat_order is not None:
+                weights = weights[self._flat_order]
+            self.sim.set_weights("distal", weights)       # one value per connection
             self._pairs = pairs
             self.weight_updates += 1
 

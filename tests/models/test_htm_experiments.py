@@ -1,4 +1,5 @@
-"""The htm-nyc-taxi and htm-nab experiments in quick mode: files, keys and sane numbers."""
+"""The htm-nyc-taxi, htm-nab and htm-sequences experiments in quick mode: files, keys and sane
+numbers."""
 import csv
 import json
 
@@ -8,9 +9,26 @@ from neurosim.experiments import EXPERIMENTS, get_experiment, list_experiments
 
 
 def test_registered():
-    assert "htm-nyc-taxi" in EXPERIMENTS and "htm-nab" in EXPERIMENTS
+    assert "htm-nyc-taxi" in EXPERIMENTS and "htm-nab" in EXPERIMENTS and "htm-sequences" in EXPERIMENTS
     names = dict(list_experiments())
     assert "NYC taxi" in names["htm-nyc-taxi"] and "NAB" in names["htm-nab"]
+    assert "high-order sequence" in names["htm-sequences"]
+
+
+@pytest.mark.slow
+def test_sequences_quick(tmp_path):
+    """Cui et al.'s high-order task (one pair of sequences in quick mode) on the spiking
+    temporal memory: >= 95 % of the last symbols predicted after learning, a drop when the
+    endings are swapped, >= 95 % again after relearning."""
+    metrics = get_experiment("htm-sequences").run(str(tmp_path), quick=True)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved == json.loads(json.dumps(metrics))
+    assert saved["temporal_memory"] == "spiking" and saved["mismatches"] == 0
+    assert saved["accuracy_after_learning"] >= 0.95
+    assert saved["accuracy_after_switch"] <= 0.6
+    assert saved["accuracy_after_recovery"] >= 0.95
+    assert saved["wall_s"] > 0 and saved["sequences"] > 200
+    assert (tmp_path / "accuracy.png").stat().st_size > 1000
 
 
 @pytest.mark.slow

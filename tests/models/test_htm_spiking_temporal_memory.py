@@ -60,7 +60,7 @@ def test_predicted_cells_fire_first_and_inhibit_the_rest(trained):
     assert np.all(times - t0 == 8.0)               # only the predicted cells fired, at 8 ms
     assert len(ids) == ACTIVE                      # one cell per column (the context's cell)
     assert np.array_equal(np.unique(ids // 4), code["D"])
-    _, units = spiking.sim.results.spikes("segments", segment=-1)
+    _, units = spiking.sim.results.spikes("units", segment=-1)
     assert len(units) >= ACTIVE                    # the segments that predicted D fired
     spiking.reset()
     reference.reset()
