@@ -179,9 +179,10 @@ def build_network(params=None, seed=1, ee_plastic=True, inhibitory_plasticity=Tr
     ``ee_plastic=False`` makes E->E static (the control); ``inhibitory_plasticity=False``
     makes I->E static with weight ``w_ie`` (number or one value per connection; default
     ``params.w_ie``); a static E->E takes ``w_ee`` likewise.  The same seed gives the same
-    connectivity whatever the synapse types, so learned weights can be loaded back.  NEST (pyNN.nest) has no Vogels2011Rule and sPyNNaker runs one
-    STDP model per postsynaptic population, so on those backends one of the two E
-    inputs must be static.  Returns ``(network, protocol)``.
+    connectivity whatever the synapse types, so learned weights can be loaded back.  NEST runs
+    the full model (Vogels2011Rule as NEST's vogels_sprekeler_synapse); sPyNNaker runs one STDP
+    model per postsynaptic population, so there one of the two E inputs must be static.
+    Returns ``(network, protocol)``.
     """
     params = params or AssemblyParams()
     protocol = protocol or make_protocol(params, seed)

@@ -39,7 +39,7 @@ TARGET = Target(
     cells=("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp", "EIF_cond_exp_isfa_ista",
            "Izhikevich"),
     synapses=("StaticSynapse", "STDPMechanism", "TsodyksMarkramSynapse"),
-    timing=(("SpikePairRule", "all"),),
+    timing=(("SpikePairRule", "all"), ("Vogels2011Rule", None)),
     weight_dependences=("AdditiveWeightDependence", "MultiplicativeWeightDependence"),
     # NEST does not let PyNN set the synaptic currents of iaf_psc_* (I_syn_ex/in)
     initial={"IF_curr_exp": {"v": ("v", 1.0)}},
@@ -69,6 +69,13 @@ NEST_INHIBITORY_CONDUCTANCE_SIGN = -1.0
 def backend_version():
     from importlib.metadata import version
     return f"PyNN {version('PyNN')}, NEST {version('nest-simulator')}"
+
+
+def _is_native(synapse):
+    """Synapse types neurosim gives NEST directly (pyNN.nest has no translation for them)."""
+    if type(synapse).__name__ == "TsodyksMarkramSynapse":
+        return True
+    return type(getattr(synapse, "timing_dependence", None)).__name__ == "Vogels2011Rule"
 
 
 def _stdp_extra(proj, target):
@@ -137,10 +144,28 @@ class NestAdapter(Adapter):
         return celltype
 
     def weight_factor(self, bp):
-        """Extra factor for synapse types pyNN.nest does not translate (native tsodyks2_synapse)."""
-        if bp.synapse is not None and type(bp.synapse).__name__ == "TsodyksMarkramSynapse":
+        """Extra factor for synapse types pyNN.nest does not translate (native tsodyks2_synapse,
+        vogels_sprekeler_synapse)."""
+        if bp.synapse is not None and _is_native(bp.synapse):
             return NATIVE_WEIGHT_FACTOR[self._built.populations[bp.post].celltype.weight_unit]
         return 1.0
+
+    def native_stdp(self, sim, syn, bp):
+        """Vogels2011Rule -> NEST's vogels_sprekeler_synapse (Vogels et al. 2011: on a presynaptic
+        spike w += eta (x_post - alpha), on a postsynaptic one w += eta x_pre, alpha = 2 rho tau).
+        Native parameters are in NEST units: eta and Wmax scale like the weights (nA -> pA,
+        uS -> nS, mV -> mV)."""
+        if type(syn.timing_dependence).__name__ != "Vogels2011Rule":
+            return None
+        p = syn.timing_dependence.parameters
+        cell = self._built.populations[bp.post].celltype
+        unit = NEST_WEIGHT_FACTOR[cell.weight_unit]
+        # NEST keeps |w| between 0 and |Wmax| and w's sign from Wmax (negative onto the
+        # inhibitory receptor of conductance cells)
+        return sim.native_synapse_type("vogels_sprekeler_synapse")(
+            tau=p["tau"], eta=p["eta"] * unit, alpha=2.0 * p["rho"] * p["tau"] / 1000.0,
+            Wmax=syn.weight_dependence.parameters["w_max"] * unit * _nest_sign(bp, cell),
+            weight=_nest_sign(bp, cell) * 1e-3)   # NEST checks the default weight's sign too
 
     def weight_bound_factor(self, pynn_population):
         """pyNN.nest scales the weights onto delta-synapse cells (IF_curr_delta, Izhikevich: mV) by

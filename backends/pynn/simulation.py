@@ -181,6 +181,9 @@ class PyNNSimulation:
             return self.adapter.tsodyks_markram(sim, syn, bp)
         if isinstance(syn, STDPMechanism):
             timing, wd = syn.timing_dependence, syn.weight_dependence
+            native = self.adapter.native_stdp(sim, syn, bp)
+            if native is not None:
+                return native
             key = (type(timing).__name__, getattr(timing, "pairing", None))
             name, table = TIMING[key]
             wd_name, wd_table = WEIGHT_DEPENDENCE[type(wd).__name__]
@@ -518,6 +521,10 @@ class Adapter:
 
     def tsodyks_markram(self, sim, syn, bp):
         raise NotImplementedError
+
+    def native_stdp(self, sim, syn, bp):
+        """A simulator-native synapse type for an STDP rule PyNN does not translate, or None."""
+        return None
 
     def after_create(self, simulation):
         pass

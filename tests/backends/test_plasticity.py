@@ -20,7 +20,7 @@ def plastic_backend(request):
     return request.param
 
 
-def pairing_network(pre_times, post_times, synapse, delay=1.0):
+def pairing_network(pre_times, post_times, synapse, delay=1.0, cell=None, teach_weight=30.0):
     """A plastic synapse from a spike source onto a neuron that fires exactly at post_times.
 
     The postsynaptic IF_curr_delta is made to fire by a 'teacher' source with a strong
@@ -31,11 +31,11 @@ def pairing_network(pre_times, post_times, synapse, delay=1.0):
     pre = net.add(ns.Population(1, ns.SpikeSourceArray(spike_times=list(pre_times)), label="pre"))
     teach = net.add(ns.Population(1, ns.SpikeSourceArray(spike_times=[t - 1.0 for t in post_times]),
                                   label="teach"))
-    post = net.add(ns.Population(1, ns.IF_curr_delta(v_thresh=-55.0, v_reset=-70.0, tau_refrac=0.1),
+    post = net.add(ns.Population(1, cell or ns.IF_curr_delta(v_thresh=-55.0, v_reset=-70.0, tau_refrac=0.1),
                                  label="post"))
     post.record("spikes")
     proj = net.add(ns.Projection(pre, post, ns.AllToAllConnector(), synapse, label="plastic"))
-    net.add(ns.Projection(teach, post, ns.AllToAllConnector(), ns.StaticSynapse(weight=30.0, delay=1.0)))
+    net.add(ns.Projection(teach, post, ns.AllToAllConnector(), ns.StaticSynapse(weight=teach_weight, delay=1.0)))
     return net, proj
 
 
@@ -274,4 +274,43 @@ def test_nest_stdp_onto_a_delta_synapse_cell_follows_nests_pair_rule(dependence)
         with ns.compile(net, backend="nest") as sim:
             res = sim.run(300.0)
             assert np.allclose(res.spikes("post")[0], post)
+            assert sim.get_weights(proj)[0, 0] == pytest.approx(expected, rel=1e-9)
+
+
+def nest_vogels_weight(w, pre_times, post_times, tau, eta, alpha, w_max, d):
+    """The weight after NEST's vogels_sprekeler_synapse has seen these spikes (ms): updates are made
+    at presynaptic spikes; post spikes reach the synapse d ms late; Vogels et al. 2011: w += eta
+    x_pre per post spike, w += eta (x_post - alpha) per pre spike; 0 <= w <= w_max."""
+    k_pre, last = 0.0, None
+    for t in pre_times:
+        if last is not None:
+            for s in post_times:
+                if last < s + d <= t:
+                    w = min(w + eta * k_pre * math.exp(-(s + d - last) / tau), w_max)
+        k_post = sum(math.exp(-(t - s - d) / tau) for s in post_times if s + d <= t)
+        w = min(w + eta * k_post, w_max)
+        w = max(w - eta * alpha, 0.0)
+        k_pre = (k_pre * math.exp(-(t - last) / tau) if last is not None else 0.0) + 1.0
+        last = t
+    return w
+
+
+@pytest.mark.nest
+@pytest.mark.parametrize("cell", ["IF_curr_delta", "IF_cond_exp"])
+def test_vogels_rule_runs_on_nest_as_vogels_sprekeler_synapse(cell):
+    """pyNN.nest has no Vogels2011Rule; neurosim gives NEST its vogels_sprekeler_synapse with eta
+    and w_max in NEST's units (mV for delta cells, nS for conductance cells)."""
+    tau, eta, rho, w0, d = 20.0, 0.01, 10.0, 0.4, 1.0
+    for pre, post in (([100.0], [90.0]), ([100.0, 250.0], [105.0]), ([100.0, 103.0, 140.0], [101.0, 120.0])):
+        rule = ns.STDPMechanism(ns.Vogels2011Rule(tau=tau, eta=eta, rho=rho), ns.AdditiveWeightDependence(0.0, 1.0),
+                                weight=w0, delay=d)
+        if cell == "IF_cond_exp":       # the teacher's conductance kick fires the cell a step or two late
+            net, proj = pairing_network(pre, post, rule, teach_weight=3.0, cell=ns.IF_cond_exp(
+                v_thresh=-55.0, v_reset=-70.0, tau_refrac=5.0, tau_syn_E=0.2))
+        else:
+            net, proj = pairing_network(pre, post, rule)
+        with ns.compile(net, backend="nest") as sim:
+            fired = list(sim.run(300.0).spikes("post")[0])
+            assert len(fired) == len(post) and np.allclose(fired, post, atol=3.0)
+            expected = nest_vogels_weight(w0, pre, fired, tau, eta, 2.0 * rho * tau / 1000.0, 1.0, d)
             assert sim.get_weights(proj)[0, 0] == pytest.approx(expected, rel=1e-9)
