@@ -29,8 +29,6 @@ def test_initialisation():
     assert np.all(np.abs(np.flatnonzero(local.potential[col]) - 200) <= 10)
     with pytest.raises(ValueError):
         make(localAreaDensity=0.02)                             # both given
-    with pytest.raises(NotImplementedError):
-        make(globalInhibition=False)
 
 
 def test_sparsity_and_determinism():
@@ -106,3 +104,76 @@ def test_learning_stabilises_representations_and_boosting_spreads_use():
                 cols.update(sp.compute(x, learn=True).tolist())
         used[strength] = len(cols)
     assert used[5.0] > used[0.0]
+
+
+# ----------------------------------------------------------------------- local inhibition
+def test_inhibition_radius_from_connected_span():
+    """htm.core's rule: diameter = mean connected span x columns per input, r = round(max(1,
+    (diameter - 1) / 2)); hand-set connections of span 5 and 13 on 8 columns over 16 inputs."""
+    sp = SpatialPooler(inputDimensions=(16,), columnDimensions=(8,), potentialRadius=16, potentialPct=1.0,
+                       globalInhibition=False, localAreaDensity=0.25, wrapAround=False, seed=1)
+    for span, radius in ((5, 1), (13, 3)):
+        sp.permanence[:] = 0.0
+        for c in range(8):
+            start = c % (17 - span)
+            sp.permanence[c, [start, start + span - 1]] = 0.5  # connected ends, span inputs wide
+        sp._refresh(np.arange(8))
+        assert sp.average_connected_span() == span
+        assert sp.average_columns_per_input() == 0.5
+        assert sp.update_inhibition_radius() == radius      # (span/2 - 1)/2: 0.75 -> 1, 2.75 -> 3
+    assert make().inhibitionRadius == 1024                  # global: the largest column dimension
+
+
+def test_local_inhibition_keeps_a_winner_in_each_region():
+    """30 columns, radius 2, density 0.2 -> one winner per 5-column neighbourhood: the local
+    maxima win, including a weak region far from the strong one; an equal neighbour that is
+    already active counts as bigger; columns below stimulusThreshold never win."""
+    sp = SpatialPooler(inputDimensions=(30,), columnDimensions=(30,), potentialRadius=30,
+                       globalInhibition=False, localAreaDensity=0.2, stimulusThreshold=1,
+                       wrapAround=False, seed=1)
+    sp.inhibitionRadius = 2
+    overlaps = np.zeros(30)
+    overlaps[[5, 6, 7]] = [9, 7, 3]            # strong region
+    overlaps[[20, 22]] = [2, 2]                # tie two apart: the first one wins
+    overlaps[25] = 1                           # weak, isolated: wins its neighbourhood
+    assert sp.inhibit(overlaps).tolist() == [5, 20, 25]
+    sp.globalInhibition = True                 # global: the 6 largest overlaps anywhere
+    assert sp.inhibit(overlaps).tolist() == [5, 6, 7, 20, 22, 25]
+    sp.globalInhibition = False
+    sp.inhibitionRadius = 31                   # radius beyond the columns: global, density 0.2
+    assert sp.inhibit(overlaps).tolist() == [5, 6, 7, 20, 22, 25]
+
+
+def test_local_inhibition_with_all_columns_in_range_is_global():
+    rng = np.random.default_rng(7)
+    local = make(globalInhibition=False, localAreaDensity=0.02, numActiveColumnsPerInhArea=0)
+    glob = make(localAreaDensity=0.02, numActiveColumnsPerInhArea=0)
+    local.inhibitionRadius = 512               # the box covers all 1024 columns (wrapping)
+    assert local._neighbours().shape == (1024, 1023)
+    for _ in range(5):
+        overlaps = rng.random(1024) * 40       # no ties
+        a = local.inhibit(overlaps)
+        assert len(a) == 20 and np.array_equal(a, glob.inhibit(overlaps))
+    local.numActiveColumnsPerInhArea = 20      # 20 per (2 r + 1) = 1025 -> 1024 columns
+    assert np.array_equal(local.inhibit(overlaps), glob.inhibit(overlaps))
+
+
+def test_local_inhibition_learning_run():
+    """A 2-D column sheet with local inhibition: sparse, spread over the sheet, deterministic,
+    the radius follows the connected span."""
+    args = dict(inputDimensions=(20, 20), columnDimensions=(32, 32), potentialRadius=400, potentialPct=0.5,
+                globalInhibition=False, localAreaDensity=0.04, synPermConnected=0.2,
+                synPermActiveInc=0.05, synPermInactiveDec=0.01, seed=5)
+    sp, twin = SpatialPooler(**args), SpatialPooler(**args)
+    assert sp.inhibitionRadius == int(max(1, (sp.average_connected_span() * 1.6 - 1) / 2) + 0.5)
+    rng = np.random.default_rng(8)
+    counts = []
+    for _ in range(60):
+        x = random_sdr(400, 40, rng)
+        a = sp.compute(x, learn=True)
+        assert np.array_equal(a, twin.compute(x, learn=True))
+        counts.append(len(a))
+    assert 0.02 * 1024 < np.mean(counts) < 0.08 * 1024
+    rows = np.unique(a // 32)
+    assert rows.size >= 8                                   # winners all over the sheet
+    assert sp.iteration == 60 and sp.inhibitionRadius >= 1
