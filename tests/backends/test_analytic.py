@@ -6,6 +6,7 @@ import pytest
 from scipy import integrate
 
 import neurosim as ns
+from conftest import compile_on
 
 LIF = dict(cm=0.25, tau_m=10.0, v_rest=-65.0, v_reset=-70.0, v_thresh=-55.0, tau_refrac=2.0,
            tau_syn_E=2.0, tau_syn_I=5.0)
@@ -29,7 +30,7 @@ def test_first_spike_time_constant_current(backend, dt, numerics, i_amp):
     net = ns.Network(dt=dt, seed=3)
     pop = net.add(ns.Population(1, ns.IF_curr_exp(i_offset=i_amp, **LIF), label="lif"))
     pop.record("spikes")
-    times, _ = ns.compile(net, backend=backend, **_options(backend, numerics)).run(100.0).spikes("lif")
+    times, _ = compile_on(net, backend, **_options(backend, numerics)).run(100.0).spikes("lif")
     expected = first_spike_time(i_amp, LIF["cm"], LIF["tau_m"], LIF["v_rest"], LIF["v_thresh"])
     assert len(times) > 0
     assert abs(times[0] - expected) < dt
@@ -40,12 +41,13 @@ def test_first_spike_time_constant_current(backend, dt, numerics, i_amp):
     assert np.all(np.abs(isi - (LIF["tau_refrac"] + climb)) < dt + 1e-9)
 
 
+@pytest.mark.standalone
 def test_dc_source_switches_on_and_off(backend):
     net = ns.Network(dt=0.1, seed=3)
     pop = net.add(ns.Population(1, ns.IF_curr_exp(**LIF), label="lif"))
     ns.DCSource(amplitude=0.6, start=20.0, stop=60.0).inject_into(pop)
     pop.record("spikes")
-    times, _ = ns.compile(net, backend=backend).run(120.0).spikes("lif")
+    times, _ = compile_on(net, backend).run(120.0).spikes("lif")
     expected = 20.0 + first_spike_time(0.6, LIF["cm"], LIF["tau_m"], LIF["v_rest"], LIF["v_thresh"])
     assert abs(times[0] - expected) < 0.1
     assert times[-1] <= 60.0 + 0.1
@@ -57,10 +59,11 @@ def _psp_network(backend, cell, weight, delay, dt, numerics):
     post = net.add(ns.Population(1, cell, label="post"))
     post.record(["v"])
     net.add(ns.Projection(src, post, ns.OneToOneConnector(), ns.StaticSynapse(weight=weight, delay=delay)))
-    res = ns.compile(net, backend=backend, **_options(backend, numerics)).run(80.0)
+    res = compile_on(net, backend, **_options(backend, numerics)).run(80.0)
     return res.trace("post", "v")
 
 
+@pytest.mark.standalone
 def test_psp_peak_current_based(backend):
     tau_m, tau_s, cm, w, delay, dt = 20.0, 5.0, 0.2, 0.5, 1.5, 0.01
     cell = ns.IF_curr_exp(cm=cm, tau_m=tau_m, tau_syn_E=tau_s, v_rest=-65.0, v_thresh=0.0, v_reset=-70.0)
@@ -78,6 +81,7 @@ def test_psp_peak_current_based(backend):
     assert np.max(np.abs(psp - closed)) < 1e-6 * amp + 1e-9
 
 
+@pytest.mark.standalone
 def test_psp_peak_conductance_based(backend):
     tau_m, tau_s, cm, w, e_rev, v_rest, dt = 20.0, 5.0, 0.2, 0.01, 0.0, -65.0, 0.01
     cell = ns.IF_cond_exp(cm=cm, tau_m=tau_m, tau_syn_E=tau_s, v_rest=v_rest, v_thresh=0.0,
@@ -104,7 +108,7 @@ def test_poisson_rate_and_cv(backend):
     net = ns.Network(dt=0.1, seed=11)
     pop = net.add(ns.Population(n, ns.SpikeSourcePoisson(rate=rate), label="poisson"))
     pop.record("spikes")
-    res = ns.compile(net, backend=backend).run(duration)
+    res = compile_on(net, backend).run(duration)
     expected = rate * n * duration / 1000.0
     count = len(res.spikes("poisson")[0])
     assert abs(count - expected) < 5 * math.sqrt(expected)
@@ -115,11 +119,12 @@ def test_poisson_rate_and_cv(backend):
     assert abs(res.cv_isi("poisson") - math.sqrt(1 - rate * 1e-4)) < 0.03
 
 
+@pytest.mark.standalone
 def test_refractory_period_respected(backend):
     net = ns.Network(dt=0.1, seed=1)
     pop = net.add(ns.Population(1, ns.IF_curr_exp(i_offset=50.0, **LIF), label="lif"))
     pop.record(["spikes", "v"])
-    res = ns.compile(net, backend=backend).run(50.0)
+    res = compile_on(net, backend).run(50.0)
     times, _ = res.spikes("lif")
     assert np.all(np.diff(times) >= LIF["tau_refrac"] - 1e-9)
     tr = res.trace("lif", "v")
@@ -129,13 +134,14 @@ def test_refractory_period_respected(backend):
 
 
 @pytest.mark.parametrize("delay", [0.1, 1.5, 7.3])
+@pytest.mark.standalone
 def test_delay_exact_to_the_step(backend, delay):
     net = ns.Network(dt=0.1, seed=1)
     src = net.add(ns.Population(1, ns.SpikeSourceArray(spike_times=[10.0]), label="src"))
     post = net.add(ns.Population(1, ns.IF_curr_exp(**LIF), label="post"))
     post.record("isyn_exc")
     net.add(ns.Projection(src, post, ns.AllToAllConnector(), ns.StaticSynapse(weight=1.0, delay=delay)))
-    tr = ns.compile(net, backend=backend).run(30.0).trace("post", "isyn_exc")
+    tr = compile_on(net, backend).run(30.0).trace("post", "isyn_exc")
     first = tr.times[np.flatnonzero(tr.values[:, 0] > 0)[0]]
     assert abs(first - (10.0 + delay)) < 1e-9
     assert abs(tr.values[tr.times == first][0, 0] - 1.0) < 1e-6

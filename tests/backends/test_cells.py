@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import neurosim as ns
+from conftest import compile_on
 
 
 def one_input(backend, cell, weight, record, delay=1.0, t_spike=10.0, duration=60.0, numerics="float64"):
@@ -15,7 +16,7 @@ def one_input(backend, cell, weight, record, delay=1.0, t_spike=10.0, duration=6
     post.record(record)
     net.add(ns.Projection(src, post, ns.OneToOneConnector(), ns.StaticSynapse(weight=weight, delay=delay)))
     options = {"numerics": numerics} if backend == "numba" else {}
-    return ns.compile(net, backend=backend, **options).run(duration)
+    return compile_on(net, backend, **options).run(duration)
 
 
 def test_alpha_synapse_current_peaks_at_weight_after_tau(backend):
@@ -65,7 +66,7 @@ def test_izhikevich_matches_published_equations(backend, params):
     pop = net.add(ns.Population(1, ns.Izhikevich(i_offset=0.01, **params), label="izh"))
     pop.record("spikes")
     options = {"numerics": "float64"} if backend == "numba" else {}
-    times, _ = ns.compile(net, backend=backend, **options).run(300.0).spikes("izh")
+    times, _ = compile_on(net, backend, **options).run(300.0).spikes("izh")
     ref = izhikevich_reference(i_nA=0.01, dt=0.1, duration=300.0, **params)
     assert len(ref) > 5
     assert len(times) == len(ref) and np.allclose(times, ref, atol=1e-9)
@@ -75,7 +76,7 @@ def test_adaptive_exponential_neuron_adapts(backend):
     net = ns.Network(dt=0.1, seed=1)
     pop = net.add(ns.Population(1, ns.EIF_cond_exp_isfa_ista(i_offset=1.0), label="adex"))
     pop.record(["spikes", "w_adapt"])
-    res = ns.compile(net, backend=backend).run(500.0)
+    res = compile_on(net, backend).run(500.0)
     times, _ = res.spikes("adex")
     isi = np.diff(times)
     assert len(times) > 5 and isi[-1] > 1.5 * isi[0]
@@ -98,7 +99,7 @@ def test_integration_methods_agree_on_conductance_lif(backend):
         pop = net.add(ns.Population(1, model, label="n"))
         pop.record("spikes")
         options = {"numerics": "float64"} if backend == "numba" else {}
-        out[method] = ns.compile(net, backend=backend, **options).run(200.0).spikes("n")[0]
+        out[method] = compile_on(net, backend, **options).run(200.0).spikes("n")[0]
     # constant drive, no input: first spike time has the closed form of the LIF
     r_i = 0.5 * 20.0 / 0.2
     expected = 20.0 * math.log(r_i / (r_i - 15.0))
@@ -114,7 +115,7 @@ def test_views_as_projection_endpoints_and_recording_subsets(backend):
     net.add(ns.Projection(src[0:10], post[10:20], ns.OneToOneConnector(), ns.StaticSynapse(weight=1.0, delay=1.0)))
     post[[12, 25]].record("isyn_exc", sampling_interval=0.5)
     src.record("spikes")
-    res = ns.compile(net, backend=backend).run(40.0)
+    res = compile_on(net, backend).run(40.0)
     tr = res.trace("post", "isyn_exc")
     assert list(tr.indices) == [12, 25]
     assert np.allclose(np.diff(tr.times), 0.5)
@@ -129,7 +130,7 @@ def test_views_as_projection_endpoints_and_recording_subsets(backend):
 def test_get_and_set_state(backend):
     net = ns.Network(dt=0.1, seed=1)
     net.add(ns.Population(4, ns.IF_curr_exp(v_rest=-65.0), label="p"))
-    sim = ns.compile(net, backend=backend)
+    sim = compile_on(net, backend)
     assert np.allclose(sim.get("p", "v"), -65.0)
     sim.set("p", v=np.array([-60.0, -61.0, -62.0, -63.0]))
     assert np.allclose(sim.get("p", "v"), [-60.0, -61.0, -62.0, -63.0])
@@ -144,7 +145,7 @@ def test_step_current_source(backend):
     ns.StepCurrentSource(times=[10.0, 50.0], amplitudes=[0.5, 0.0]).inject_into(pop)
     pop.record("v")
     options = {"numerics": "float64"} if backend == "numba" else {}
-    tr = ns.compile(net, backend=backend, **options).run(100.0).trace("p", "v")
+    tr = compile_on(net, backend, **options).run(100.0).trace("p", "v")
     v = tr.values[:, 0]
     # R I = 5 mV: v(t) = -65 + 5 (1 - exp(-(t - 10)/10)) during the step, then decays
     on = (tr.times > 10.0) & (tr.times <= 50.0)
