@@ -71,6 +71,19 @@ def backend_version():
     return f"PyNN {version('PyNN')}, NEST {version('nest-simulator')}"
 
 
+def _check_first_source_spikes(built):
+    """pyNN.nest hands a SpikeSourceArray's times to NEST's spike_generator minus min_delay
+    (= dt), and NEST refuses a spike time of 0: a spike at t = dt cannot be given to NEST."""
+    for pop in built.populations:
+        if pop.kind == "array" and len(pop.source_events[0]) and pop.source_events[0].min() == 0:
+            first = np.flatnonzero(pop.source_events[0] == 0)[0]
+            raise UnsupportedFeatureError(
+                "nest", f"a spike at t = dt = {built.dt:g} ms (neuron {int(pop.source_events[1][first])}) in the "
+                f"SpikeSourceArray of Population '{pop.label}'",
+                "pyNN.nest gives NEST's spike_generator each time minus one step, which must stay > 0; "
+                f"start the spike times at {2 * built.dt:g} ms, or use numba or brian2")
+
+
 def _is_native(synapse):
     """Synapse types neurosim gives NEST directly (pyNN.nest has no translation for them)."""
     if type(synapse).__name__ == "TsodyksMarkramSynapse":
@@ -262,5 +275,6 @@ def compile(network, threads=1, spike_precision="on_grid", connect="nest", quiet
     check_network(network, TARGET, _stdp_extra)
     built = build(network)
     check_built(built, network, TARGET)
+    _check_first_source_spikes(built)
     adapter = NestAdapter({"threads": threads, "spike_precision": spike_precision, "connect": connect})
     return PyNNSimulation(network, built, adapter)

@@ -512,3 +512,22 @@ def test_profiles_render_in_the_support_matrix():
     for name in ALL:
         assert f" {name} |" in header
     assert "| equation defined models | True | True | False | False | False |" in table
+
+
+@pytest.mark.nest
+def test_nest_refuses_a_source_spike_at_the_first_step_with_a_clear_error():
+    # pyNN.nest subtracts min_delay (= dt) from SpikeSourceArray times and NEST refuses time 0
+    def network(second):
+        net = ns.Network(dt=1.0)
+        src = net.add(ns.Population(2, ns.SpikeSourceArray(spike_times=[[5.0], second]), label="src"))
+        src.record("spikes")
+        cell = net.add(ns.Population(1, ns.IF_curr_exp(), label="cell"))
+        net.add(ns.Projection(src, cell, ns.AllToAllConnector(), ns.StaticSynapse(weight=0.1, delay=1.0)))
+        return net
+
+    with pytest.raises(UnsupportedFeatureError, match=r"spike at t = dt = 1 ms \(neuron 1\).*'src'.*start the spike "
+                                                      r"times at 2 ms"):
+        ns.compile(network([1.0, 4.0]), backend="nest")
+    with ns.compile(network([2.0, 4.0]), backend="nest") as sim:
+        times, ids = sim.run(10.0).spikes("src")
+        assert sorted(zip(ids.tolist(), times.tolist())) == [(0, 5.0), (1, 2.0), (1, 4.0)]

@@ -174,3 +174,25 @@ def test_experiment_writes_metrics_answers_and_rasters(tmp_path):
     assert len(answers["trace1"]) == 9 and len(answers["trace2"]) == 60
     for name in TRACES:
         assert (tmp_path / f"raster_{name}.png").stat().st_size > 10000
+
+
+@pytest.mark.spinnaker
+@pytest.mark.slow
+def test_pynn_flavour_of_both_traces_maps_on_the_spinnaker_virtual_board(tmp_path):
+    # sPyNNaker runs PyNN's IF_curr_exp + STDPMechanism (the spinnaker flavour is equation-defined);
+    # a virtual board maps the network (one core per population) and returns no spikes
+    import warnings
+
+    import neurosim as ns
+    for name in ("trace1", "trace2"):
+        ref, sim_time = M.load_reference(trace_path(name))
+        cam = M.CA3CAM(len(ref["INcue"]), len(ref["INcont"]), neuron="pynn")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with ns.compile(cam.build(ref["INcue"], ref["INcont"]), backend="spinnaker", virtual_board=True,
+                            run_dir=str(tmp_path / name)) as sim:
+                sim.run(sim_time)
+                cores, quantisation = sim.info["cores"], sim.info["weight_quantisation"]
+        assert cores["populations"] == {label: 1 for label in M.POPULATIONS}
+        assert all(q["rounded_to_zero"] == 0 and q["saturated"] == 0 for q in quantisation.values())
+        assert not [w for w in caught if "round to 0" in str(w.message)]
