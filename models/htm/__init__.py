@@ -4,7 +4,7 @@ Modules (installed as ``neurosim.models.htm``):
 
 * :mod:`.sdr` — SDR helpers and the Ahmad & Hawkins false-match / false-negative formulas;
 * :mod:`.encoders` — scalar, random distributed scalar (RDSE) and date encoders;
-* :mod:`.spatial_pooler` — spatial pooler with global inhibition;
+* :mod:`.spatial_pooler` — spatial pooler with global or local inhibition;
 * :mod:`.temporal_memory` — the reference (non-spiking) temporal memory, numba-compiled;
 * :mod:`.spiking_temporal_memory` — the temporal memory as spiking cells, segments and column
   inhibition on the numba backend (learning reuses the reference's bookkeeping);

@@ -165,7 +165,6 @@ class SpikingTemporalMemory:
         self._flat_order = None if np.array_equal(flat, np.arange(flat.size)) else flat
         self._unit_seg = np.full(self.n_units, -1, np.int64)       # unit -> segment id
         self._seg_unit = np.full(len(self.tm._seg_cell), -1, np.int64)   # segment id -> unit
-        self._zero_cells = np.zeros(self.numberOfCells)
         self.mismatches = 0            # steps where spikes and bookkeeping disagreed
         self.weight_updates = 0
         self.steps = 0
