@@ -105,24 +105,10 @@ def random_operations(cue_size, content_size, n_ops, max_bits, max_fragment, see
 
 def make_cam(cue_size, content_size, wiring="as_published", op_interval_ms=10.0):
     """A CA3CAM whose CueCue -> CueCont inhibition has the given ``wiring`` (module docstring)."""
-    import numpy as np
-
-    import neurosim as ns
     from neurosim.models.ca3_cam import CA3CAM
     if wiring not in WIRINGS:
         raise ValueError(f"wiring must be one of {', '.join(WIRINGS)} (got {wiring!r})")
-    if wiring == "as_published":
-        return CA3CAM(cue_size, content_size, op_interval_ms=op_interval_ms)
-
-    class NoSelfCAM(CA3CAM):
-        def build(self, cue_spikes, content_spikes):
-            net = super().build(cue_spikes, content_spikes)
-            for proj in net.projections:
-                if (proj.pre.label, proj.post.label, proj.receptor_type) == (
-                        "CA3cueCueRecall", "CA3cueContRecall", "inhibitory"):
-                    proj.connector = ns.ArrayConnector(~np.eye(self.cue_size, dtype=bool))
-            return net
-    return NoSelfCAM(cue_size, content_size, op_interval_ms=op_interval_ms)
+    return CA3CAM(cue_size, content_size, op_interval_ms=op_interval_ms, cue_self_inhibition=wiring == "as_published")
 
 
 def run_sequence(ops, cue_size, content_size, wiring="as_published", backend="numba", op_interval_ms=10.0,

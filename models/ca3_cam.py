@@ -78,9 +78,16 @@ class CA3CAM:
         :meth:`recall_content` (ms; the reference testbenches use 10 and 14).
     stdp_lut : int or None
         Entries of the STDP look-up table (``"spinnaker"`` only; 2 reproduces the reference).
+    cue_self_inhibition : bool
+        True (as published): the CueCue -> CueCont inhibition is the authors'
+        ``AllToAllConnector(allow_self_connections=False)``, which between two different
+        populations keeps the i -> i synapses; their leftover inhibition breaks recall by content
+        from 13 content bits on (``neurosim run ca3-stress``).  False leaves out i -> i ("all to all
+        except itself", as the authors' comment says); both reproduce the 10-bit reference traces.
     """
 
-    def __init__(self, cue_size, content_size, neuron="spinnaker", op_interval_ms=10.0, stdp_lut=2):
+    def __init__(self, cue_size, content_size, neuron="spinnaker", op_interval_ms=10.0, stdp_lut=2,
+                 cue_self_inhibition=True):
         if int(cue_size) < 1 or int(content_size) < 1:
             raise ValueError(f"cue_size and content_size must be >= 1 (got {cue_size}, {content_size})")
         if neuron not in ("spinnaker", "pynn"):
@@ -88,7 +95,10 @@ class CA3CAM:
         if op_interval_ms < 7:
             raise ValueError(f"op_interval_ms must be >= 7 ms (the paper's minimum after a learn; got {op_interval_ms})")
         self.cue_size, self.content_size, self.neuron = int(cue_size), int(content_size), neuron
+        if not isinstance(cue_self_inhibition, bool):
+            raise ValueError(f"cue_self_inhibition must be True or False (got {cue_self_inhibition!r})")
         self.op_interval_ms, self.stdp_lut, self.dt = float(op_interval_ms), stdp_lut, 1.0
+        self.cue_self_inhibition = cue_self_inhibition
         self.ops = []           # scheduled operations: dicts with "op", "t" (reference ms) and arguments
         self.network = self.projections = None
 
@@ -106,6 +116,8 @@ class CA3CAM:
 
     def build(self, cue_spikes, content_spikes):
         """The neurosim Network (dt = 1 ms) driven by the given input spikes (reference times, ms)."""
+        import numpy as np
+
         import neurosim as ns
         c, m = self.cue_size, self.content_size
         cue_spikes, content_spikes = self._check_input(cue_spikes, c, "cue"), self._check_input(content_spikes, m, "content")
@@ -123,10 +135,11 @@ class CA3CAM:
             pop.record("spikes")
         one, allc = ns.OneToOneConnector(), ns.AllToAllConnector()
         no_self = ns.AllToAllConnector(allow_self_connections=False)
+        cue_inhibition = no_self if self.cue_self_inhibition or c == 1 else ns.ArrayConnector(~np.eye(c, dtype=bool))
         static = [  # pre, post, connector, weight (nA, negative: inhibitory), delay (ms)
             ("INcue", "CA3cueCueRecall", one, 6.0, 1.0), ("INcont", "CA3contCueRecall", one, 6.0, 1.0),
             ("CA3cueCueRecall", "CA3cueContRecall", one, 6.0, 2.0),
-            ("CA3cueCueRecall", "CA3cueContRecall", no_self, -6.0 * m, 3.0),
+            ("CA3cueCueRecall", "CA3cueContRecall", cue_inhibition, -6.0 * m, 3.0),
             ("CA3cueCueRecall", "CA3contCond", allc, -6.0, 2.0),
             ("CA3contCueRecall", "CA3contCond", one, 9.0, 1.0),
             ("CA3contCond", "CA3contContRecall", one, 6.0, 1.0),

@@ -34,6 +34,16 @@ def test_trace_is_reproduced_with_numerics_spinnaker(name, n_ops):
     assert summary["operations_correct"] == n_ops
 
 
+def test_traces_do_not_depend_on_the_cue_self_inhibition():
+    # the reference traces have 10 content bits, below the 13 where the published i -> i
+    # inhibition starts to break recall by content (neurosim run ca3-stress)
+    for name in ("trace1", "trace2"):
+        ref, sim_time = M.load_reference(trace_path(name))
+        cam = M.CA3CAM(len(ref["INcue"]), len(ref["INcont"]), cue_self_inhibition=False)
+        results = cam.run_spike_input(ref["INcue"], ref["INcont"], sim_time)
+        assert M.compare_spikes(M.spike_trains(results), ref) == {label: 0 for label in M.POPULATIONS}
+
+
 @pytest.mark.slow
 def test_trace_is_reproduced_in_float64():
     summary, _, _ = run_trace(trace_path("trace1"), numerics="float64")
