@@ -164,6 +164,7 @@ def test_network_labels_and_recording():
 
 @pytest.mark.parametrize("call", [
     lambda: M.CA3CAM(0, 4), lambda: M.CA3CAM(3, 4, neuron="nest"), lambda: M.CA3CAM(3, 4, op_interval_ms=5),
+    lambda: M.CA3CAM(3, 4, cue_self_inhibition="no"),
     lambda: M.CA3CAM(3, 4).learn(3, [0]), lambda: M.CA3CAM(3, 4).learn(0, [4]),
     lambda: M.CA3CAM(3, 4).recall_content([]), lambda: M.CA3CAM(3, 4).recall_cue(-1),
     lambda: M.CA3CAM(3, 4).build([[0.5], [], []], [[]] * 4), lambda: M.CA3CAM(3, 4).build([[]] * 2, [[]] * 4)])
