@@ -249,20 +249,19 @@ def emulate(built, network):
         if bp.synapse is not None and not is_native(bp.synapse):
             _refuse(f"plastic Projection '{bp.label}'", "sPyNNaker's STDP arithmetic is not emulated (only "
                     "spinnaker_stdp); " + float_hint)
-    for k, pop in enumerate(built.populations):
-        if pop.kind != "neuron" or is_native(pop.celltype):
-            if pop.kind == "neuron" and pop.record:
-                _refuse(f"Population '{pop.label}': recording {', '.join(sorted(pop.record))}",
-                        "numerics='spinnaker' records spikes only; " + float_hint)
+    for pop in built.populations:
+        if pop.kind != "neuron":
+            continue
+        if pop.record:
+            _refuse(f"Population '{pop.label}': recording {', '.join(sorted(pop.record))}",
+                    "numerics='spinnaker' records spikes only; " + float_hint)
+        if is_native(pop.celltype):
             continue
         if type(pop.celltype) is not IF_curr_exp:
             _refuse(f"Population '{pop.label}': {type(pop.celltype).__name__}",
                     "only IF_curr_exp's tick is emulated; " + float_hint)
         if pop.injection is not None:
             _refuse(f"Population '{pop.label}': current sources", "use i_offset, or " + float_hint)
-        if pop.record:
-            _refuse(f"Population '{pop.label}': recording {', '.join(sorted(pop.record))}",
-                    "numerics='spinnaker' records spikes only; " + float_hint)
         varying = [name for name in _LIF_PARAMS if np.ndim(pop.params[name])]
         if varying:
             _refuse(f"Population '{pop.label}': per-neuron {', '.join(varying)}", "give every neuron the same "
