@@ -84,11 +84,13 @@ def _check_first_source_spikes(built):
                 f"start the spike times at {2 * built.dt:g} ms, or use numba or brian2")
 
 
+def _is_vogels(synapse):
+    return type(getattr(synapse, "timing_dependence", None)).__name__ == "Vogels2011Rule"
+
+
 def _is_native(synapse):
     """Synapse types neurosim gives NEST directly (pyNN.nest has no translation for them)."""
-    if type(synapse).__name__ == "TsodyksMarkramSynapse":
-        return True
-    return type(getattr(synapse, "timing_dependence", None)).__name__ == "Vogels2011Rule"
+    return type(synapse).__name__ == "TsodyksMarkramSynapse" or _is_vogels(synapse)
 
 
 def _stdp_extra(proj, target):
@@ -168,17 +170,18 @@ class NestAdapter(Adapter):
         spike w += eta (x_post - alpha), on a postsynaptic one w += eta x_pre, alpha = 2 rho tau).
         Native parameters are in NEST units: eta and Wmax scale like the weights (nA -> pA,
         uS -> nS, mV -> mV)."""
-        if type(syn.timing_dependence).__name__ != "Vogels2011Rule":
+        if not _is_vogels(syn):
             return None
         p = syn.timing_dependence.parameters
         cell = self._built.populations[bp.post].celltype
         unit = NEST_WEIGHT_FACTOR[cell.weight_unit]
         # NEST keeps |w| between 0 and |Wmax| and w's sign from Wmax (negative onto the
         # inhibitory receptor of conductance cells)
+        sign = _nest_sign(bp, cell)
         return sim.native_synapse_type("vogels_sprekeler_synapse")(
             tau=p["tau"], eta=p["eta"] * unit, alpha=2.0 * p["rho"] * p["tau"] / 1000.0,
-            Wmax=syn.weight_dependence.parameters["w_max"] * unit * _nest_sign(bp, cell),
-            weight=_nest_sign(bp, cell) * 1e-3)   # NEST checks the default weight's sign too
+            Wmax=syn.weight_dependence.parameters["w_max"] * unit * sign,
+            weight=sign * 1e-3)   # NEST checks the default weight's sign too
 
     def weight_bound_factor(self, pynn_population):
         """pyNN.nest scales the weights onto delta-synapse cells (IF_curr_delta, Izhikevich: mV) by
