@@ -90,8 +90,9 @@ def max_summed_weight(projections, dt):
         if not len(bp.weights):
             continue
         w = np.abs(np.asarray(bp.weights, dtype=np.float64))
-        # a plastic projection may grow up to its weight dependence's w_max
-        w_top = max(float(w.max()), abs(float(bp.synapse.parameters.get("w_max", 0.0)))) if bp.synapse else float(w.max())
+        w_top = float(w.max())
+        if bp.synapse is not None:      # a plastic projection may grow up to its w_max
+            w_top = max(w_top, abs(float(bp.synapse.parameters.get("w_max", 0.0))))
         in_degree = int(np.bincount(bp.post_local).max())
         weights.add(float(w.mean()), float(w.var()), in_degree)
         delays.add(0.0, float(np.var(np.asarray(bp.delay_steps) * dt)), in_degree)
