@@ -24,7 +24,8 @@ def _options(backend, numerics):
 
 # float32 state carries ~1e-4 mV of rounding, which can move a crossing that falls
 # within ~1e-4 ms of a step boundary by one step; float64 is checked at the finer dt.
-@pytest.mark.parametrize("dt,numerics", [(0.1, "float32"), (0.1, "float64"), (0.01, "float64")])
+@pytest.mark.parametrize("dt,numerics", [(0.1, "float32"), (0.1, "float64"),
+                                         pytest.param(0.01, "float64", marks=pytest.mark.needs("fine_dt"))])
 @pytest.mark.parametrize("i_amp", [0.3, 0.6, 1.5])
 def test_first_spike_time_constant_current(backend, dt, numerics, i_amp):
     net = ns.Network(dt=dt, seed=3)
@@ -64,6 +65,7 @@ def _psp_network(backend, cell, weight, delay, dt, numerics):
 
 
 @pytest.mark.standalone
+@pytest.mark.needs("fine_dt")
 def test_psp_peak_current_based(backend):
     tau_m, tau_s, cm, w, delay, dt = 20.0, 5.0, 0.2, 0.5, 1.5, 0.01
     cell = ns.IF_curr_exp(cm=cm, tau_m=tau_m, tau_syn_E=tau_s, v_rest=-65.0, v_thresh=0.0, v_reset=-70.0)
@@ -82,6 +84,7 @@ def test_psp_peak_current_based(backend):
 
 
 @pytest.mark.standalone
+@pytest.mark.needs("fine_dt")
 def test_psp_peak_conductance_based(backend):
     tau_m, tau_s, cm, w, e_rev, v_rest, dt = 20.0, 5.0, 0.2, 0.01, 0.0, -65.0, 0.01
     cell = ns.IF_cond_exp(cm=cm, tau_m=tau_m, tau_syn_E=tau_s, v_rest=v_rest, v_thresh=0.0,
@@ -135,6 +138,7 @@ def test_refractory_period_respected(backend):
 
 @pytest.mark.parametrize("delay", [0.1, 1.5, 7.3])
 @pytest.mark.standalone
+@pytest.mark.needs("current_recording")
 def test_delay_exact_to_the_step(backend, delay):
     net = ns.Network(dt=0.1, seed=1)
     src = net.add(ns.Population(1, ns.SpikeSourceArray(spike_times=[10.0]), label="src"))

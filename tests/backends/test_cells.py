@@ -19,6 +19,7 @@ def one_input(backend, cell, weight, record, delay=1.0, t_spike=10.0, duration=6
     return compile_on(net, backend, **options).run(duration)
 
 
+@pytest.mark.needs("fine_dt", "current_recording")
 def test_alpha_synapse_current_peaks_at_weight_after_tau(backend):
     tau = 2.0
     res = one_input(backend, ns.IF_curr_alpha(tau_syn_E=tau, v_thresh=0.0), 0.7, "isyn_exc")
@@ -29,6 +30,7 @@ def test_alpha_synapse_current_peaks_at_weight_after_tau(backend):
     assert abs(tr.times[np.argmax(tr.values[:, 0])] - (11.0 + tau)) < 0.011
 
 
+@pytest.mark.needs("fine_dt")
 def test_delta_synapse_jumps_and_decays(backend):
     cell = ns.IF_curr_delta(tau_m=10.0, v_rest=-65.0, v_thresh=-50.0, v_reset=-70.0)
     tr = one_input(backend, cell, 2.5, "v").trace("post", "v")
@@ -72,6 +74,7 @@ def test_izhikevich_matches_published_equations(backend, params):
     assert len(times) == len(ref) and np.allclose(times, ref, atol=1e-9)
 
 
+@pytest.mark.needs("EIF_cond_exp_isfa_ista")
 def test_adaptive_exponential_neuron_adapts(backend):
     net = ns.Network(dt=0.1, seed=1)
     pop = net.add(ns.Population(1, ns.EIF_cond_exp_isfa_ista(i_offset=1.0), label="adex"))
@@ -108,6 +111,7 @@ def test_integration_methods_agree_on_conductance_lif(backend):
         assert len(times) == len(out["rk4"]), method
 
 
+@pytest.mark.needs("current_recording")
 def test_views_as_projection_endpoints_and_recording_subsets(backend):
     net = ns.Network(dt=0.1, seed=1)
     src = net.add(ns.Population(20, ns.SpikeSourceArray(spike_times=[[5.0 + k] for k in range(20)]), label="src"))
@@ -127,6 +131,7 @@ def test_views_as_projection_endpoints_and_recording_subsets(backend):
     assert len(times) == 20 and np.allclose(times, 5.0 + ids)
 
 
+@pytest.mark.needs("state_access")
 def test_get_and_set_state(backend):
     net = ns.Network(dt=0.1, seed=1)
     net.add(ns.Population(4, ns.IF_curr_exp(v_rest=-65.0), label="p"))

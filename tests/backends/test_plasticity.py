@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import neurosim as ns
+from conftest import compile_on
 
 PLASTIC_BACKENDS = ["numba", "brian2"]
 OPTIONS = {"numba": {"numerics": "float64"}, "brian2": {"target": "numpy"}}
@@ -73,8 +74,8 @@ def test_pair_stdp_window(plastic_backend, delta_t, dependence):
     assert w == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
-# PyNN backends accept one dendritic_delay_fraction each (nest 1, pynn-brian2 0)
-SUITE_FRACTION = {"numba": 1.0, "brian2": 1.0, "pynn-brian2": 0.0}
+# PyNN backends accept one dendritic_delay_fraction each (nest and spinnaker 1, pynn-brian2 0)
+SUITE_FRACTION = {"numba": 1.0, "brian2": 1.0, "pynn-brian2": 0.0, "spinnaker": 1.0}
 
 
 @pytest.mark.needs("pair_stdp_window")
@@ -89,7 +90,7 @@ def test_pair_stdp_window_on_the_suite_backends(backend, delta_t):
     stdp = ns.STDPMechanism(rule, ns.AdditiveWeightDependence(0.0, 1.0), weight=w0, delay=delay,
                             dendritic_delay_fraction=fraction)
     net, proj = pairing_network([100.0], [100.0 + delta_t], stdp)
-    sim = ns.compile(net, backend=backend, **OPTIONS.get(backend, {}))
+    sim = compile_on(net, backend, **OPTIONS.get(backend, {}))
     t_post = sim.run(300.0).spikes("post")[0]
     w = sim.get_weights(proj)[0, 0]
     getattr(sim, "close", lambda: None)()     # PyNN: one live simulation per process
