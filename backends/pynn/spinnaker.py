@@ -64,6 +64,7 @@ MAX_NEURONS_PER_CORE = 256          # sPyNNaker DEFAULT_MAX_ATOMS_PER_CORE = POP
 SOURCE_NEURONS_PER_CORE = 500       # SpikeSourcePoisson's default
 RING_BUFFER_BITS = 14               # spynnaker.pyNN.utilities.constants.MAX_RING_BUFFER_BITS
 DELAY_EXTENSION_SLOTS = 8           # DelayExtensionVertex.MAX_SLOTS
+POP_TABLE_MAX_ROW_LENGTH = 256      # spynnaker.pyNN.utilities.constants: words in one synaptic row
 
 TARGET = Target(
     name="spinnaker",
@@ -174,6 +175,34 @@ def _max_delay_steps(options):
                f"a {slots}-step ring buffer plus {DELAY_EXTENSION_SLOTS} delay-extension stages)")
         return steps, why
     return limit
+
+
+def _check_row_lengths(built, options):
+    """sPyNNaker keeps the synapses from one presynaptic neuron onto one core of the post
+    population in one row of at most 256 words (a static synapse takes one word), one row for
+    the delays within the core's ring buffer and one for the delay extension's (synapse_io.py
+    get_max_row_info).  Checked here for static projections; plastic rows take more words
+    per synapse and are checked by sPyNNaker itself (its error is translated on run)."""
+    for bp in built.projections:
+        if bp.synapse is not None or len(bp.pre_idx) == 0:
+            continue
+        post = built.populations[bp.post]
+        npc = min(post.size, _npc(options, post.label, post.kind))
+        slots = spinnaker_max_delay_steps(npc, 2, RING_BUFFER_BITS, DELAY_EXTENSION_SLOTS)[1]
+        core = bp.post_idx // npc
+        for part, mask in (("within the ring buffer", bp.delay_steps <= slots),
+                           ("through the delay extension", bp.delay_steps > slots)):
+            if not mask.any():
+                continue
+            _, counts = np.unique(bp.pre_idx[mask] * (post.size // npc + 1) + core[mask], return_counts=True)
+            longest = int(counts.max())
+            if longest > POP_TABLE_MAX_ROW_LENGTH:
+                fits = npc * POP_TABLE_MAX_ROW_LENGTH // longest
+                raise UnsupportedFeatureError(
+                    "spinnaker", f"{longest} synapses from one presynaptic neuron onto one core of "
+                    f"'{post.label}' ({npc} neurons per core, delays {part}) in Projection '{bp.label}'",
+                    f"sPyNNaker 7.4.1 holds at most {POP_TABLE_MAX_ROW_LENGTH} per row; lower neurons_per_core "
+                    f"for '{post.label}' (about {max(fits, 1)} fits), or use numba, nest or brian2")
 
 
 def _user_cfg_exists():
@@ -340,6 +369,15 @@ class SpiNNakerAdapter(Adapter):
             warnings.warn("spinnaker: virtual board: the network was mapped (see sim.info['cores']) but not "
                           "run; the results hold no spikes or traces", RuntimeWarning, stacklevel=3)
 
+    def run_until(self, sim, t):
+        from spynnaker.pyNN.exceptions import SynapseRowTooBigException
+        try:
+            sim.run_until(t)
+        except SynapseRowTooBigException as error:
+            raise UnsupportedFeatureError(
+                "spinnaker", f"a synaptic row longer than sPyNNaker allows ({error})",
+                "lower neurons_per_core for the postsynaptic population, or use numba, nest or brian2") from error
+
     def read_state(self, pop, name):
         raise UnsupportedFeatureError("spinnaker", f"reading the state variable '{name}' with get()",
                                       "sPyNNaker reads state only through recording: record it and read "
@@ -395,4 +433,5 @@ def compile(network, virtual_board=False, version=None, width=None, height=None,
     _check_one_plasticity_per_population(network)
     built = build(network)
     check_built(built, network, TARGET, _max_delay_steps(options))
+    _check_row_lengths(built, options)
     return PyNNSimulation(network, built, SpiNNakerAdapter(options))
