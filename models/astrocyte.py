@@ -17,6 +17,8 @@ time unit.  Concentrations are dimensionless numbers in neurosim (µM); time is 
 * :func:`tripartite_synapse` — Tsodyks-Markram release with the gliotransmitter acting on
   the release probability: U_0 = (1 - Γ_S) U_0* + α Γ_S, Γ_S read from the postsynaptic
   astrocyte as ``Gamma_S_post``; delivers ``w * r_S``.
+* optional slow inward current (``astrocyte(sic=...)``): each release starts a difference of
+  exponentials ``sic_d - sic_r`` (nA) that :func:`sic_link` copies into the neurons it contacts.
 * :func:`ip3_gap_junction` — J_coupling = -F/2 (1 + tanh((|ΔI| - I_Θ)/ω_I)) sign(ΔI),
   ΔI = I_post - I_pre, added to the postsynaptic IP3 once per step.
 
@@ -94,10 +96,28 @@ armed : 1
 n_release : 1
 """
 # release at the first tick above threshold; 'armed' remembers the previous tick
-_RELEASE = ("G_A += rho_e*G_T*U_A*x_A*(1.0 if C > C_Theta and armed > 0.5 else 0.0); "
-            "n_release += 1.0 if C > C_Theta and armed > 0.5 else 0.0; "
-            "x_A -= U_A*x_A*(1.0 if C > C_Theta and armed > 0.5 else 0.0); "
+_FIRES = "(1.0 if C > C_Theta and armed > 0.5 else 0.0)"
+_RELEASE = (f"G_A += rho_e*G_T*U_A*x_A*{_FIRES}; "
+            f"n_release += {_FIRES}; "
+            "{sic}"
+            f"x_A -= U_A*x_A*{_FIRES}; "
             "armed = 1.0 if C <= C_Theta else 0.0; ")
+# slow inward current: a difference of exponentials started by each release, scaled by the
+# resources available before it (x_A), so that a rested astrocyte's SIC peaks at 'amplitude'
+_SIC_EQUATIONS = """
+dsic_r/dt = -sic_r/tau_sic_rise : nA
+dsic_d/dt = -sic_d/tau_sic_decay : nA
+"""
+_SIC_RELEASE = f"sic_r += sic_jump*x_A*{_FIRES}; sic_d += sic_jump*x_A*{_FIRES}; "
+#: slow inward current (SIC) onto neurons: peak (nA) after one release of a rested astrocyte,
+#: rise and decay time constants (ms).  Orders of magnitude of the SICs recorded in CA1 /
+#: thalamic neurons (Fellin et al. 2004, Neuron 43:729; Angulo et al. 2004, J Neurosci
+#: 24:6920): tens of pA, rise tens of ms, decay hundreds of ms; not a fit.
+SIC = dict(amplitude=0.05, tau_rise=50.0, tau_decay=500.0)
+#: coupling rules of an astrocyte-modulated unit (see :mod:`neurosim.models.astrocyte_units`)
+RULES = ("release", "excitability", "sic")
+#: excitability rule: threshold lowered by dV_th * Gamma_S (mV)
+DV_TH = 5.0
 # the IP3 that gap junctions see: copied at the end of each step, after all deliveries, so
 # that every junction reads the same values whatever the order of delivery
 _COPY = "I_gap = I"
@@ -130,7 +150,38 @@ def _non_negative(obj, name, value, allow_array=False):
     return float(value)
 
 
-def astrocyte(gliotransmission=True, stimulus_period=None, stimulus_on=None, **parameters):
+def sic_peak_factor(tau_rise, tau_decay):
+    """max over t of exp(-t/tau_decay) - exp(-t/tau_rise) (tau_rise < tau_decay, ms)."""
+    t_peak = tau_rise * tau_decay / (tau_decay - tau_rise) * np.log(tau_decay / tau_rise)
+    return float(np.exp(-t_peak / tau_decay) - np.exp(-t_peak / tau_rise))
+
+
+def _sic_parameters(sic):
+    """``sic`` (True or a dict overriding :data:`SIC`) -> checked values."""
+    given = {} if sic is True else sic
+    if not isinstance(given, dict):
+        raise ValidationError("astrocyte", "sic", f"must be None, True or a dict with keys "
+                              f"{', '.join(SIC)} (got {sic!r})")
+    _check_params("astrocyte.sic", SIC, given)
+    values = {k: _non_negative("astrocyte.sic", k, given.get(k, v)) for k, v in SIC.items()}
+    if not 0 < values["tau_rise"] < values["tau_decay"]:
+        raise ValidationError("astrocyte.sic", "tau_rise", f"must be > 0 and < tau_decay = "
+                              f"{values['tau_decay']} ms (got {values['tau_rise']})")
+    return values
+
+
+def coupling_rules(obj, rule):
+    """A rule name or a sequence of names from :data:`RULES` -> tuple of names (checked)."""
+    names = (rule,) if isinstance(rule, str) else rule
+    if not isinstance(names, (list, tuple)) or not names:
+        raise ValidationError(obj, "rule", f"must be one of {', '.join(RULES)} or a list of them (got {rule!r})")
+    for name in names:
+        if name not in RULES:
+            raise ValidationError(obj, "rule", f"unknown coupling rule {name!r}; allowed: {', '.join(RULES)}")
+    return tuple(r for r in RULES if r in names)
+
+
+def astrocyte(gliotransmission=True, stimulus_period=None, stimulus_on=None, sic=None, **parameters):
     """The G-ChI astrocyte as a NeuronModel (integrated with rk4).
 
     Parameters (published units: µM, 1/s, µM/s; see :data:`PARAMETERS`) override the
@@ -140,11 +191,19 @@ def astrocyte(gliotransmission=True, stimulus_period=None, stimulus_on=None, **p
     wave (I_bias on for the first ``stimulus_on`` s of each period, as in Fig. 5), switched
     at step boundaries (one step late: ``stim`` is set from the step's start time).
 
+    ``sic`` (True, or a dict overriding :data:`SIC`: amplitude nA, tau_rise, tau_decay ms)
+    adds the slow inward current: each release adds ``amplitude / sic_peak_factor * x_A``
+    (x_A before the release) to ``sic_r`` and ``sic_d`` (nA), which decay with tau_rise and
+    tau_decay, so the current ``sic_d - sic_r`` after one release of a rested astrocyte is
+    amplitude * (exp(-t/tau_decay) - exp(-t/tau_rise)) / sic_peak_factor.
+
     Variables: C, I, Y_S, G_A (µM); h, Gamma_A, x_A, Gamma_S, released (1).  Receptors:
     'glutamate' (Y_S += weight, µM), 'ip3' (I += weight, µM), 'released' (counter).
     Set initial values with ``Population.initialize`` (e.g. h=0.9, x_A=1, armed=1).
     """
     _check_params("astrocyte", PARAMETERS, parameters)
+    if sic is not None and not gliotransmission:
+        raise ValidationError("astrocyte", "sic", "needs gliotransmission=True (a release starts the SIC)")
     params, units = {}, {}
     for name, (default, unit) in PARAMETERS.items():
         if not gliotransmission and name in ("C_Theta", "Omega_A", "U_A", "G_T", "rho_e", "Omega_e",
@@ -154,7 +213,12 @@ def astrocyte(gliotransmission=True, stimulus_period=None, stimulus_on=None, **p
         scale, units[name] = _per_ms(1.0, unit)
         params[name] = value * scale
     stimulus = "1.0"
-    reset = (_RELEASE if gliotransmission else "") + _COPY
+    reset = (_RELEASE.replace("{sic}", _SIC_RELEASE if sic is not None else "") if gliotransmission else "") + _COPY
+    if sic is not None:
+        values = _sic_parameters(sic)
+        params.update(sic_jump=values["amplitude"] / sic_peak_factor(values["tau_rise"], values["tau_decay"]),
+                      tau_sic_rise=values["tau_rise"], tau_sic_decay=values["tau_decay"])
+        units.update(sic_jump="nA", tau_sic_rise="ms", tau_sic_decay="ms")
     if (stimulus_period is None) != (stimulus_on is None):
         raise ValidationError("astrocyte", "stimulus_on", "give both stimulus_period and stimulus_on (s) or neither")
     if stimulus_period is not None:
@@ -168,7 +232,8 @@ def astrocyte(gliotransmission=True, stimulus_period=None, stimulus_on=None, **p
         # (Brian2) and not on another (numba evaluates t at the step's start)
         stimulus = "stim"
         reset += "; stim = 1.0 if t % T_stim < T_on else 0.0"
-    equations = _CORE.replace("{stimulus}", stimulus) + (_GLIO if gliotransmission else "")
+    equations = _CORE.replace("{stimulus}", stimulus) + (_GLIO if gliotransmission else "") + \
+        (_SIC_EQUATIONS if sic is not None else "")
     if stimulus_period is not None:
         equations += "stim : 1\n"
     initial = {"h": 0.9}
@@ -279,29 +344,55 @@ COBA = dict(C_m=0.198, g_l=0.00999, E_l=-60.0, V_th=-50.0, V_r=-60.0, E_e=0.0, E
             tau_i=10.0, tau_r=5.0)
 
 
-def modulated_neuron(**parameters):
-    """Conductance-based LIF (Stimberg et al. example 6: ``COBA``, mV, ms, nF, uS) that
+def modulated_neuron(rule="release", **parameters):
+    """Conductance-based LIF (Stimberg et al. example 6: ``COBA``, mV, ms, nA, nF, uS) that
     carries ``Gamma_S``, the presynaptic-receptor activation of the astrocyte covering it,
     so that :func:`tripartite_synapse` onto it can read ``Gamma_S_post``.  ``Gamma_S`` is
     kept equal to its astrocyte's by :func:`gamma_s_link` (receptor 'gliotransmitter').
-    Receptors 'excitatory' (g_e, uS), 'inhibitory' (g_i, uS); injected current ``i_inj`` (nA)."""
-    _check_params("modulated_neuron", COBA, parameters)
-    values = {**COBA, **parameters}
+    Receptors 'excitatory' (g_e, uS), 'inhibitory' (g_i, uS); injected current ``i_inj`` (nA).
+
+    ``rule`` (a name or list from :data:`RULES`) adds what the astrocyte acts on besides the
+    synapses: 'excitability' — spike when v > V_th - dV_th*Gamma_S (dV_th in mV, default
+    :data:`DV_TH`; > 0 makes the unit more excitable); 'sic' — an inward current ``I_sic``
+    (nA, added to dv/dt) kept equal to its astrocyte's SIC by :func:`sic_link` (receptor 'sic').
+    'release' changes nothing here (it acts through the synapses)."""
+    rules = coupling_rules("modulated_neuron", rule)
+    defaults = dict(COBA, **({"dV_th": DV_TH} if "excitability" in rules else {}))
+    _check_params("modulated_neuron", defaults, parameters)
+    values = {**defaults, **parameters}
+    sic = "sic" in rules
+    receptors = {"excitatory": "g_e += weight", "inhibitory": "g_i += weight", "gliotransmitter": "Gamma_S += weight"}
+    if sic:
+        receptors["sic"] = "I_sic += weight"
+    inward = " + I_sic" if sic else ""
     return NeuronModel(
-        """dv/dt = (g_l*(E_l - v) + g_e*(E_e - v) + g_i*(E_i - v) + i_inj)/C_m : mV (unless refractory)
+        f"""dv/dt = (g_l*(E_l - v) + g_e*(E_e - v) + g_i*(E_i - v) + i_inj{inward})/C_m : mV (unless refractory)
         dg_e/dt = -g_e/tau_e : uS
         dg_i/dt = -g_i/tau_i : uS
         i_inj : nA
-        Gamma_S : 1""",
-        threshold="v > V_th", reset="v = V_r", refractory="tau_r", parameters=values,
+        Gamma_S : 1""" + ("\nI_sic : nA" if sic else ""),
+        threshold="v > V_th - dV_th*Gamma_S" if "excitability" in rules else "v > V_th", reset="v = V_r",
+        refractory="tau_r", parameters=values,
         units=dict(C_m="nF", g_l="uS", E_l="mV", V_th="mV", V_r="mV", E_e="mV", E_i="mV", tau_e="ms",
-                   tau_i="ms", tau_r="ms"),
-        initial={"v": values["E_l"]}, current_input="i_inj",
-        receptors={"excitatory": "g_e += weight", "inhibitory": "g_i += weight",
-                   "gliotransmitter": "Gamma_S += weight"}, name="AstroModulatedCOBA")
+                   tau_i="ms", tau_r="ms", **({"dV_th": "mV"} if "excitability" in rules else {})),
+        initial={"v": values["E_l"]}, current_input="i_inj", receptors=receptors, name="AstroModulatedCOBA")
+
+
+def _state_link(dt, source, target, name):
+    """Astrocyte -> neuron: every step sets the neuron's ``target`` to the astrocyte's
+    ``source`` (an expression in *_pre variables) as integrated in that step; the neuron's
+    equations see it from the next step.  The astrocyte 'spikes' every step; ``dt`` = the
+    network's step (ms), the link's delay."""
+    return SynapseModel(on_pre=f"psp = w*({source} - {target}_post)", weight=1.0, delay=dt, name=name)
 
 
 def gamma_s_link(dt):
     """Astrocyte -> modulated neuron (receptor 'gliotransmitter'): every step sets the
-    neuron's Gamma_S to its astrocyte's (one step late; ``dt`` = the network's step, ms)."""
-    return SynapseModel(on_pre="psp = w*(Gamma_S_pre - Gamma_S_post)", weight=1.0, delay=dt, name="GammaSLink")
+    neuron's Gamma_S to its astrocyte's (see :func:`_state_link`; ``dt`` = the network's step, ms)."""
+    return _state_link(dt, "Gamma_S_pre", "Gamma_S", "GammaSLink")
+
+
+def sic_link(dt):
+    """Astrocyte (with ``sic``) -> modulated neuron (rule 'sic', receptor 'sic'): every step
+    sets the neuron's I_sic (nA) to the astrocyte's sic_d - sic_r (see :func:`_state_link`)."""
+    return _state_link(dt, "sic_d_pre - sic_r_pre", "I_sic", "SICLink")

@@ -7,16 +7,20 @@ import pytest
 from neurosim.experiments import get_experiment
 
 
+def quick_run(tmp_path_factory, name):
+    """(output folder, metrics) of the quick variant of experiment ``name``."""
+    out = tmp_path_factory.mktemp(name.replace("-", "_"))
+    return out, get_experiment(name).run(str(out), quick=True)
+
+
 @pytest.fixture(scope="module")
 def single(tmp_path_factory):
-    out = tmp_path_factory.mktemp("astro_single")
-    return out, get_experiment("astro-single").run(str(out), quick=True)
+    return quick_run(tmp_path_factory, "astro-single")
 
 
 @pytest.fixture(scope="module")
 def synapse(tmp_path_factory):
-    out = tmp_path_factory.mktemp("astro_synapse")
-    return out, get_experiment("astro-synapse").run(str(out), quick=True)
+    return quick_run(tmp_path_factory, "astro-synapse")
 
 
 def test_single_astrocyte_numba_agrees_with_brian2(single):
@@ -87,12 +91,33 @@ def test_network_without_release_is_unchanged_by_astrocytes(tmp_path):
     assert (tmp_path / "rates.png").stat().st_size > 1000
 
 
-def test_memory_pattern_is_read_out_only_with_astrocytes(tmp_path):
-    metrics = get_experiment("astro-memory").run(str(tmp_path), quick=True)
+@pytest.fixture(scope="module")
+def memory(tmp_path_factory):
+    return quick_run(tmp_path_factory, "astro-memory")
+
+
+def test_memory_pattern_is_read_out_only_with_astrocytes(memory):
+    tmp_path, metrics = memory
     with_astro, without = metrics["with_astrocytes"], metrics["without_astrocytes"]
+    assert with_astro == metrics["by_rule"]["release"]
     # only the stimulated units' astrocytes released, and their Gamma_S outlasts the delay
     assert with_astro["astrocytes_that_released"] == 20 and with_astro["gamma_s_at_readout_other"] == 0.0
     assert with_astro["gamma_s_at_readout_pattern"] > 0.3
     assert with_astro["readout_rate_pattern_hz"] > 1.3 * with_astro["readout_rate_other_hz"]
     assert with_astro["recall_fraction_correct"] >= 0.8 and without["recall_fraction_correct"] <= 0.7
     assert (tmp_path / "readout.png").stat().st_size > 1000
+
+
+def test_memory_per_coupling_rule(memory):
+    """The same input spikes for every rule: the units whose astrocytes never released answer
+    exactly as without astrocytes; the slow Gamma_S rules ('release', 'excitability') hold the
+    pattern over the delay, the transient SIC only raises the rate during the stimulus."""
+    rules = memory[1]["by_rule"]
+    control = rules["without_astrocytes"]
+    for rule in ("release", "excitability", "sic"):
+        assert rules[rule]["readout_rate_other_hz"] == control["readout_rate_other_hz"], rule
+        assert rules[rule]["astrocytes_that_released"] == 20, rule
+    assert rules["excitability"]["recall_fraction_correct"] >= 0.8
+    assert rules["excitability"]["stimulus_rate_pattern_hz"] > 1.5 * control["stimulus_rate_pattern_hz"]
+    assert rules["sic"]["stimulus_rate_pattern_hz"] > control["stimulus_rate_pattern_hz"] + 1.0
+    assert abs(rules["sic"]["recall_fraction_correct"] - control["recall_fraction_correct"]) <= 0.1
