@@ -29,8 +29,9 @@ import numpy as np
 from neurosim import expressions
 from neurosim.equations import analyse, sympy_to_tree
 
-from . import plasticity
+from . import plasticity, rings
 from .propagator import evaluate_texts, exact_propagator
+from .rings import csr_order, take
 
 
 PARALLEL_MIN_NEURONS = 20000
@@ -44,7 +45,7 @@ class KernelBuilder:
         self.uses_prange = False
         self.args = {}          # name -> value passed to the kernel (order = signature)
         self.lines = []
-        self.meta = {"populations": [], "traces": [], "rings": {}, "views": {}, "projections": {}}
+        self.meta = {"populations": [], "traces": [], "views": {}, "projections": {}}
 
     def arg(self, name, value):
         self.args[name] = value
@@ -103,10 +104,10 @@ def generate(built, dtype=np.float32, parallel=False):
     for k, pop in enumerate(pops):
         if pop.kind == "neuron" and pop.injection is not None:
             _inject(kb, k, pop, ptr_slots)
+    ring_of = rings.allocate(kb, {key: d + 1 for key, d in max_delay.items()}) if max_delay else {}
     for k, pop in enumerate(pops):
         if pop.kind == "neuron":
-            rings = {r: d + 1 for (post, r), d in max_delay.items() if post == k}
-            _update(kb, k, pop, rings)
+            _update(kb, k, pop, {r: n for (post, r), n in ring_of.items() if post == k})
     for j, proj in enumerate(built.projections):
         if event[j]:
             _deliver_events(kb, j, proj)
@@ -115,9 +116,9 @@ def generate(built, dtype=np.float32, parallel=False):
     for j, proj in enumerate(built.projections):
         if proj.synapse is not None:
             plasticity.post_events(kb, j, proj)
-    for j, proj in enumerate(built.projections):
-        if not event[j]:
-            _propagate(kb, j, proj)
+    delayed = [j for j, is_event in enumerate(event) if not is_event]
+    if delayed:
+        rings.propagate(kb, delayed, ring_of)
     for k, pop in enumerate(pops):
         for var, (indices, every) in pop.record.items():
             _trace(kb, k, var, indices, every)
@@ -167,9 +168,9 @@ def _inject(kb, k, pop, ptr_slots):
     kb.emit(3, f"ptrs[{slot}] += 1")
 
 
-def _update(kb, k, pop, rings):
+def _update(kb, k, pop, ring_of):
     """One vectorisable loop per neuron population: integrate, take this step's
-    synaptic input from the ring buffers (``rings``: receptor -> length), and
+    synaptic input from the ring buffers (``ring_of``: receptor -> ring number), and
     flag threshold crossings.  Spikes are then collected from the flags."""
     cell = pop.celltype
     state_vars = [v.name for v in cell.equations.state]
@@ -181,10 +182,8 @@ def _update(kb, k, pop, rings):
     if has_ref:
         kb.arg(f"ref{k}", np.zeros(pop.size, dtype=np.int32))   # refractory countdown in steps
     kb.meta["populations"].append({"k": k, "method": plan["method"]})
-    for receptor, length in rings.items():
-        ring = kb.arg(f"ring{k}_{receptor}", np.zeros((length, pop.size), dtype=kb.dtype))
-        kb.meta["rings"][ring] = (k, receptor)
-        kb.emit(2, f"in_{receptor}_ = {ring}[step % {ring}.shape[0]]")
+    for receptor, ring in ring_of.items():
+        rings.read_row(kb, ring, receptor)
     # a parallel region costs microseconds per step: only worth it for large populations
     loop = "prange" if kb.parallel and pop.size >= PARALLEL_MIN_NEURONS else "range"
     kb.uses_prange |= loop == "prange"
@@ -210,7 +209,7 @@ def _update(kb, k, pop, rings):
             kb.emit(3, f"y_{var} = x_{var}")
         after[var] = f"y_{var}"
     after = _with_subexpressions(cell, after)
-    for receptor in rings:
+    for receptor in ring_of:
         target, op, tree = cell.receptors[receptor]
         kb.emit(3, f"w_ = in_{receptor}_[i]")
         kb.emit(3, f"in_{receptor}_[i] = 0.0")
@@ -422,18 +421,12 @@ def _homogeneous_delay(proj):
     return len(proj.delay_steps) == 0 or bool(np.all(proj.delay_steps == proj.delay_steps[0]))
 
 
-def take(values, order):
-    """``values[order]``; ``order`` None means the synapses are already in CSR order."""
-    return values if order is None else values[order]
-
-
 def _csr(kb, j, proj):
     """Synapses sorted by presynaptic neuron: row pointers, targets, weights, sort order (None:
     build() already listed them by presynaptic neuron, the usual case)."""
     n_pre = kb.built.populations[proj.pre].size
-    pre = proj.pre_idx
-    order = None if len(pre) < 2 or bool(np.all(pre[1:] >= pre[:-1])) else np.argsort(pre, kind="stable")
-    counts = np.bincount(pre, minlength=n_pre)
+    order = csr_order(proj.pre_idx)
+    counts = np.bincount(proj.pre_idx, minlength=n_pre)
     ptr = kb.arg(f"c{j}_ptr", np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
     tgt = kb.arg(f"c{j}_tgt", np.ascontiguousarray(take(proj.post_idx, order), dtype=np.int32))
     if proj.synapse is None:
@@ -488,17 +481,6 @@ def _threshold_names(cell):
         if sub.name in names:
             names |= expressions.names(sub.expr)
     return names
-
-
-def _propagate(kb, j, proj):
-    """Push this step's spikes into the ring buffer at each synapse's own delay."""
-    ptr, tgt, w, order = _csr(kb, j, proj)
-    ring = f"ring{proj.post}_{proj.receptor}"
-    d = kb.arg(f"c{j}_d", np.ascontiguousarray(take(proj.delay_steps, order), dtype=np.int16))
-    kb.emit(2, f"for q_ in range(n_spk{proj.pre}):")
-    kb.emit(3, f"src_ = spk{proj.pre}[q_]")
-    kb.emit(3, f"for q2_ in range({ptr}[src_], {ptr}[src_ + 1]):")
-    kb.emit(4, f"{ring}[(step + {d}[q2_]) % {ring}.shape[0], {tgt}[q2_]] += {w}[q2_]")
 
 
 def _trace(kb, k, var, indices, every):

@@ -65,7 +65,7 @@ def _statements(kb, stmts, mapping, indent):
 def csr_arrays(kb, j, proj, order):
     """Per-synapse arrays in CSR order (``order`` None: already in it), the CSC index and the
     presynaptic index per synapse."""
-    from .codegen import take
+    from .rings import take
     syn = proj.synapse
     kb.arg(f"sv{j}_w", np.ascontiguousarray(take(proj.weights, order), dtype=kb.dtype))
     for var in syn.equations.variables:

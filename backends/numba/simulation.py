@@ -38,7 +38,8 @@ class NumbaSimulation:
         # everything the kernel changes between steps (restored when a chunk is replayed)
         self._mutable = self._state_names + [n for n in self._arg_names if n.startswith(("ref", "ring", "ptrs", "hist", "sv", "lu"))
                                              and not n.startswith("refsteps")]
-        self._static_weights = [m["weights"] for m in self._proj_meta.values() if not m["weights"].startswith("sv")]
+        self._static_weights = list(dict.fromkeys(m["weights"] for m in self._proj_meta.values()
+                                                  if not m["weights"].startswith("sv")))
         self._shared = {n for n in self._arg_names if n.startswith(("c", "p", "P", "D", "C", "recspk", "tr"))
                         and n not in self._mutable and not n.endswith(("_buf", "_n"))}
         caps = [int(p.record_spikes.sum()) if p.record_spikes is not None else 0 for p in built.populations]
@@ -142,12 +143,18 @@ class NumbaSimulation:
         self.results = self._new_results()
 
     # --------------------------------------------------------------- weights
+    def _weight_array(self, j):
+        """The kernel's weights of projection j, in CSR order (a view into a shared array)."""
+        meta = self._proj_meta[j]
+        start, stop = meta.get("slice", (0, None))
+        return self._args[meta["weights"]][start:stop]
+
     def _weights_in_connection_order(self, j):
         meta = self._proj_meta[j]
         if meta["order"] is None:
-            return self._args[meta["weights"]].astype(float)
+            return self._weight_array(j).astype(float)
         out = np.empty(len(meta["order"]))
-        out[meta["order"]] = self._args[meta["weights"]]
+        out[meta["order"]] = self._weight_array(j)
         return out
 
     def get_weights(self, projection, format="array"):
@@ -168,7 +175,7 @@ class NumbaSimulation:
         name = meta["weights"]
         if self._args[name] is self._initial[name]:   # shared with the initial state: copy on write
             self._args[name] = self._args[name].copy()
-        self._args[name][:] = (w if meta["order"] is None else w[meta["order"]]).astype(self._dtype)
+        self._weight_array(j)[:] = (w if meta["order"] is None else w[meta["order"]]).astype(self._dtype)
 
     def _steps_to_weight_sample(self):
         steps = [p.record_every - self._step % p.record_every for p in self.built.projections if p.record_every]
