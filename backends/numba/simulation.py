@@ -40,7 +40,7 @@ class NumbaSimulation:
                                              and not n.startswith("refsteps")]
         self._static_weights = list(dict.fromkeys(m["weights"] for m in self._proj_meta.values()
                                                   if not m["weights"].startswith("sv")))
-        self._shared = {n for n in self._arg_names if n.startswith(("c", "p", "P", "D", "C", "recspk", "tr"))
+        self._shared = {n for n in self._arg_names if n.startswith(("c", "p", "P", "D", "C", "recspk", "tr", "gp_", "rtab"))
                         and n not in self._mutable and not n.endswith(("_buf", "_n"))}
         caps = [int(p.record_spikes.sum()) if p.record_spikes is not None else 0 for p in built.populations]
         self._spike_cap = max(1, sum(caps))
