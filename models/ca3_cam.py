@@ -36,13 +36,47 @@ step n at (n + 1) dt and a source spike must be >= dt, so all neurosim times are
 reference times + ``TIME_OFFSET_MS`` (1 ms).  With that constant offset every population's
 spikes coincide with the reference (trace 1: 90 ms, trace 2: 851 ms, 0 mismatches).
 
-``"pynn"`` builds the same network from PyNN's ``IF_curr_exp`` and ``STDPMechanism`` (what a
-PyNN backend can be given).  On numba every hop then takes one step more, the coincidences the
-circuit relies on (e.g. CueCue inhibition meeting ContCue excitation on CA3contCond) are lost,
-and the memory does not work: 489 / 3652 mismatching spikes, 0 / 9 and 14 / 60 operations
-decoded correctly (fixed answer lags).
+``"pynn"`` is the published network verbatim: PyNN's ``IF_curr_exp`` and ``STDPMechanism``
+with the published delays and tau = 3 ms (what sPyNNaker is given; it maps on the SpiNNaker
+virtual board).  On numba (and NEST, Brian2) every hop then takes one step more, the
+coincidences the circuit relies on (e.g. CueCue inhibition meeting ContCue excitation on
+CA3contCond) are lost, and the memory does not work: 489 / 3652 mismatching spikes, 0 / 9 and
+14 / 60 operations decoded correctly (fixed answer lags).
+
+``"pynn-phased"`` is the same circuit for simulators that apply a step's input after the
+membrane update (numba, NEST, Brian2), built from standard PyNN parts only (IF_curr_exp,
+StaticSynapse, STDPMechanism(SpikePairRule, AdditiveWeightDependence), SpikeSourceArray),
+dt = 1 ms.  Deviations from the published model, each needed for an exact map:
+
+* every population P fires ``PHASES_MS[P]`` ms later than on SpiNNaker; a projection's delay
+  is d - 1 + phase(post) - phase(pre) ms (the extra step per hop taken out; the network has no
+  loop except CA3cueContRecall's self-inhibition, which keeps d - 1).  Phases: the smallest
+  that keep every delay >= 1 step, input 1 ms (NEST takes no input at t = dt);
+* weights and w_max x :func:`k_factor` of the postsynaptic cell (slow 1.0840, fast 1.6733):
+  SpiNNaker holds the tick's current constant over the tick, the exact integration lets it
+  decay; k = (1 - e^{-h/tau_m})(1 - e^{-h/tau_s})(tau_m - tau_s) / (h (e^{-h/tau_m} - e^{-h/tau_s}))
+  makes the membrane map identical;
+* STDP ``tau_plus`` = 0.2 ms, ``tau_minus`` = 1.0 ms, all delay axonal
+  (``dendritic_delay_fraction=0``): with the phases a SpiNNaker pair time Δt becomes Δt - 1,
+  so sPyNNaker's 2-entry window {Δt = 1: potentiate, 0 and -1: depress} becomes
+  {0, -1, -2}; a short tau_plus keeps Δt = +1 pairs (SpiNNaker Δt = 2, outside the window)
+  at 36 e^{-5} = 0.24 nA (measured on numba: tau_plus / tau_minus 0.2 / 1.0 and 0.2 / 1.2 give
+  9 / 9 and 60 / 60, 0.5 / 0.5 gives 8 / 9 and 47 / 60, the published 3 / 3 5 / 9 and 47 / 60);
+* pyNN.brian2 counts the spike's own step into tau_refrac: it gets tau_refrac = 2 ms
+  (one held step, as numba's and NEST's 1 ms).
+
+Measured (both traces): numba and pyNN.brian2 reproduce every spike of the reference once the
+phases are taken off (0 mismatches; 9 / 9 and 60 / 60 answers, equal per operation to numba's
+"spinnaker" flavour).  NEST cannot: pyNN.nest's STDP is dendritic only
+(``dendritic_delay_fraction=1``), which shifts every pair by 2 x delay; a forgotten bit is then
+paired at Δt = 2d - 1 >= +1 (potentiation) instead of 0 (depression) whatever the phases, since
+its post spike is caused by that synapse's own earlier pre spike.  With fraction 1 numba and
+NEST give identical spikes and answers, 4 / 9 and 29 / 60 equal to the reference (the
+memory does not forget).  Also measured on numba: fraction 1 at dt = 0.5 ms, at best 8 / 9 and
+44 / 60; every delay shortened by 0.2-0.5 ms at dt = 0.1 ms, 0-1 / 9 and 14-15 / 60.
 """
 import json
+import math
 
 from neurosim.backends.spinnaker_numerics import spinnaker_lif, spinnaker_stdp  # noqa: F401  (this module's API)
 
@@ -62,6 +96,53 @@ STDP = dict(tau_plus=3.0, tau_minus=3.0, A_plus=6.0, A_minus=6.0, w_min=0.0, w_m
 #: operation timing (ms): learn holds cue + content for LEARN_HOLD ticks; answers appear at
 #: t0 + ANSWER_LAG (OUT layer); the paper's minimum spacing is 7 ms after a learn, 6 after a recall
 LEARN_HOLD, ANSWER_LAG = 3, {"learn": 5, "recall_cue": 6, "recall_content": 6}
+#: cell parameters per population
+CELLS = {"CA3cueCueRecall": SLOW, "CA3contCueRecall": SLOW, "CA3contCond": FAST, "CA3contCondInt": FAST,
+         "CA3cueContRecall": FAST, "CA3contContRecall": SLOW, "CA3MergeCue": SLOW, "CA3MergeCont": SLOW,
+         "OUTcue": OUT, "OUTcont": OUT}
+#: static projections: pre, post, connector ("one", "all", "cue_inhibition", "no_self"), weight (nA;
+#: negative: inhibitory; "x m": times content_size), delay (ms)
+STATIC = (("INcue", "CA3cueCueRecall", "one", 6.0, 1.0), ("INcont", "CA3contCueRecall", "one", 6.0, 1.0),
+          ("CA3cueCueRecall", "CA3cueContRecall", "one", 6.0, 2.0),
+          ("CA3cueCueRecall", "CA3cueContRecall", "cue_inhibition", "-6 x m", 3.0),
+          ("CA3cueCueRecall", "CA3contCond", "all", -6.0, 2.0),
+          ("CA3contCueRecall", "CA3contCond", "one", 9.0, 1.0),
+          ("CA3contCond", "CA3contContRecall", "one", 6.0, 1.0),
+          ("CA3contCueRecall", "CA3contCondInt", "all", 6.0, 1.0),
+          ("CA3contCondInt", "CA3contCond", "all", 2.0, 1.0),
+          ("CA3cueContRecall", "CA3cueContRecall", "no_self", "-6 x m", 2.0),
+          ("CA3cueCueRecall", "CA3MergeCue", "one", 6.0, 3.0), ("CA3cueContRecall", "CA3MergeCue", "one", 6.0, 1.0),
+          ("CA3contCueRecall", "CA3MergeCont", "one", 6.0, 3.0), ("CA3contContRecall", "CA3MergeCont", "one", 6.0, 1.0),
+          ("CA3MergeCue", "OUTcue", "one", 6.0, 1.0), ("CA3MergeCont", "OUTcont", "one", 6.0, 1.0))
+#: plastic projections (all to all, delay 1 ms): key, pre, post
+PLASTIC = (("cue->cont", "CA3cueCueRecall", "CA3contCueRecall"),
+           ("cont->cue", "CA3contContRecall", "CA3cueContRecall"))
+#: "pynn-phased": STDP window (ms) and input phase (ms)
+PHASED_STDP = dict(tau_plus=0.2, tau_minus=1.0)
+INPUT_PHASE_MS = 1.0
+
+
+def k_factor(params, dt=1.0):
+    """Weight factor that makes exact IF_curr_exp integration (current decaying within the step)
+    give sPyNNaker's membrane map (the tick's current held constant), for a cell's parameters."""
+    tm, ts = params["tau_m"], params["tau_syn_E"]
+    a, c = math.exp(-dt / tm), math.exp(-dt / ts)
+    return (1.0 - a) * (1.0 - c) * (tm - ts) / (dt * (a - c))
+
+
+def phases(input_phase=INPUT_PHASE_MS, dt=1.0):
+    """{population: phase (ms)} of "pynn-phased": the smallest phases such that every delay
+    d - dt + phase(post) - phase(pre) is >= dt (longest path through the loop-free network)."""
+    ph = {"INcue": input_phase, "INcont": input_phase}
+    edges = [(a, b, d) for a, b, _, _, d in STATIC if a != b] + [(a, b, 1.0) for _, a, b in PLASTIC]
+    for _ in range(len(POPULATIONS)):
+        for a, b, d in edges:
+            ph[b] = max(ph.get(b, 0.0), ph[a] + 2 * dt - d)
+    return {label: ph[label] for label in POPULATIONS}
+
+
+#: "pynn-phased": neurosim time = reference time + TIME_OFFSET_MS + PHASES_MS[population]
+PHASES_MS = phases()
 
 
 class CA3CAM:
@@ -71,7 +152,7 @@ class CA3CAM:
     ----------
     cue_size, content_size : int
         Number of one-hot cues (memories) and of content bits.
-    neuron : "spinnaker" or "pynn"
+    neuron : "spinnaker", "pynn" or "pynn-phased"
         Cell and STDP flavour (module docstring).
     op_interval_ms : float
         Spacing of the operations scheduled with :meth:`learn` / :meth:`recall_cue` /
@@ -84,14 +165,17 @@ class CA3CAM:
         populations keeps the i -> i synapses; their leftover inhibition breaks recall by content
         from 13 content bits on (``neurosim run ca3-stress``).  False leaves out i -> i ("all to all
         except itself", as the authors' comment says); both reproduce the 10-bit reference traces.
+    dendritic_delay_fraction : None, 0.0 or 1.0
+        ``"pynn-phased"`` only: STDP delay fraction (None: 1.0 on nest and spinnaker, which take
+        nothing else, 0.0 elsewhere; only 0.0 reproduces the reference).
     """
 
     def __init__(self, cue_size, content_size, neuron="spinnaker", op_interval_ms=10.0, stdp_lut=2,
-                 cue_self_inhibition=True):
+                 cue_self_inhibition=True, dendritic_delay_fraction=None):
         if int(cue_size) < 1 or int(content_size) < 1:
             raise ValueError(f"cue_size and content_size must be >= 1 (got {cue_size}, {content_size})")
-        if neuron not in ("spinnaker", "pynn"):
-            raise ValueError(f"neuron must be 'spinnaker' or 'pynn' (got {neuron!r})")
+        if neuron not in ("spinnaker", "pynn", "pynn-phased"):
+            raise ValueError(f"neuron must be 'spinnaker', 'pynn' or 'pynn-phased' (got {neuron!r})")
         if op_interval_ms < 7:
             raise ValueError(f"op_interval_ms must be >= 7 ms (the paper's minimum after a learn; got {op_interval_ms})")
         self.cue_size, self.content_size, self.neuron = int(cue_size), int(content_size), neuron
@@ -99,66 +183,78 @@ class CA3CAM:
             raise ValueError(f"cue_self_inhibition must be True or False (got {cue_self_inhibition!r})")
         self.op_interval_ms, self.stdp_lut, self.dt = float(op_interval_ms), stdp_lut, 1.0
         self.cue_self_inhibition = cue_self_inhibition
+        if dendritic_delay_fraction not in (None, 0.0, 1.0):
+            raise ValueError(f"dendritic_delay_fraction must be None, 0.0 or 1.0 (got {dendritic_delay_fraction!r})")
+        self.dendritic_delay_fraction = dendritic_delay_fraction
         self.ops = []           # scheduled operations: dicts with "op", "t" (reference ms) and arguments
         self.network = self.projections = None
+        self.phases = PHASES_MS if neuron == "pynn-phased" else {label: 0.0 for label in POPULATIONS}
+        self.duration_ms = None  # of the last run (reference ms); later spikes of the phased flavour are dropped
 
     # ------------------------------------------------------------------ network
-    def _cell(self, params):
+    def _cell(self, params, backend):
         import neurosim as ns
-        return spinnaker_lif(**params, dt=self.dt) if self.neuron == "spinnaker" else ns.IF_curr_exp(**params)
+        if self.neuron == "spinnaker":
+            return spinnaker_lif(**params, dt=self.dt)
+        if self.neuron == "pynn-phased" and backend == "pynn-brian2":
+            params = dict(params, tau_refrac=2.0)   # Brian2 counts the spike's own step (module docstring)
+        return ns.IF_curr_exp(**params)
 
-    def _stdp(self):
+    def _stdp(self, post, delay, backend):
         import neurosim as ns
         if self.neuron == "spinnaker":
             return spinnaker_stdp(**STDP, delay=1.0, lut=self.stdp_lut)
-        return ns.STDPMechanism(ns.SpikePairRule(STDP["tau_plus"], STDP["tau_minus"], STDP["A_plus"], STDP["A_minus"]),
-                                ns.AdditiveWeightDependence(STDP["w_min"], STDP["w_max"]), weight=0.0, delay=1.0)
+        if self.neuron == "pynn":
+            return ns.STDPMechanism(ns.SpikePairRule(STDP["tau_plus"], STDP["tau_minus"], STDP["A_plus"],
+                                                     STDP["A_minus"]),
+                                    ns.AdditiveWeightDependence(STDP["w_min"], STDP["w_max"]), weight=0.0, delay=1.0)
+        fraction = self.dendritic_delay_fraction
+        if fraction is None:
+            fraction = 1.0 if backend in ("nest", "spinnaker") else 0.0
+        timing = ns.SpikePairRule(PHASED_STDP["tau_plus"], PHASED_STDP["tau_minus"], STDP["A_plus"], STDP["A_minus"])
+        wd = ns.AdditiveWeightDependence(STDP["w_min"], STDP["w_max"] * k_factor(CELLS[post], self.dt))
+        return ns.STDPMechanism(timing, wd, weight=0.0, delay=delay, dendritic_delay_fraction=fraction)
 
-    def build(self, cue_spikes, content_spikes):
-        """The neurosim Network (dt = 1 ms) driven by the given input spikes (reference times, ms)."""
+    def build(self, cue_spikes, content_spikes, backend="numba"):
+        """The neurosim Network (dt = 1 ms) driven by the given input spikes (reference times, ms).
+
+        ``backend`` matters only for ``"pynn-phased"`` (tau_refrac on pynn-brian2, STDP delay
+        fraction on nest / spinnaker; module docstring)."""
         import numpy as np
 
         import neurosim as ns
         c, m = self.cue_size, self.content_size
         cue_spikes, content_spikes = self._check_input(cue_spikes, c, "cue"), self._check_input(content_spikes, m, "content")
         net = ns.Network(dt=self.dt, seed=0, label=f"CA3CAM({c}, {m})")
-        shift = lambda trains: [[float(t) + TIME_OFFSET_MS for t in train] for train in trains]
-        pops = {"INcue": net.add(ns.Population(c, ns.SpikeSourceArray(shift(cue_spikes)), label="INcue")),
-                "INcont": net.add(ns.Population(m, ns.SpikeSourceArray(shift(content_spikes)), label="INcont"))}
-        for label, size, params in (("CA3cueCueRecall", c, SLOW), ("CA3contCueRecall", m, SLOW),
-                                    ("CA3contCond", m, FAST), ("CA3contCondInt", 1, FAST),
-                                    ("CA3cueContRecall", c, FAST), ("CA3contContRecall", m, SLOW),
-                                    ("CA3MergeCue", c, SLOW), ("CA3MergeCont", m, SLOW),
-                                    ("OUTcue", c, OUT), ("OUTcont", m, OUT)):
-            pops[label] = net.add(ns.Population(size, self._cell(params), label=label))
+        ph = self.phases
+        shift = lambda trains, label: [[float(t) + TIME_OFFSET_MS + ph[label] for t in train] for train in trains]
+        pops = {"INcue": net.add(ns.Population(c, ns.SpikeSourceArray(shift(cue_spikes, "INcue")), label="INcue")),
+                "INcont": net.add(ns.Population(m, ns.SpikeSourceArray(shift(content_spikes, "INcont")),
+                                                label="INcont"))}
+        for label, params in CELLS.items():
+            size = c if label in CUE_POPULATIONS else (1 if label == "CA3contCondInt" else m)
+            pops[label] = net.add(ns.Population(size, self._cell(params, backend), label=label))
         for pop in pops.values():
             pop.record("spikes")
-        one, allc = ns.OneToOneConnector(), ns.AllToAllConnector()
         no_self = ns.AllToAllConnector(allow_self_connections=False)
-        cue_inhibition = no_self if self.cue_self_inhibition or c == 1 else ns.ArrayConnector(~np.eye(c, dtype=bool))
-        static = [  # pre, post, connector, weight (nA, negative: inhibitory), delay (ms)
-            ("INcue", "CA3cueCueRecall", one, 6.0, 1.0), ("INcont", "CA3contCueRecall", one, 6.0, 1.0),
-            ("CA3cueCueRecall", "CA3cueContRecall", one, 6.0, 2.0),
-            ("CA3cueCueRecall", "CA3cueContRecall", cue_inhibition, -6.0 * m, 3.0),
-            ("CA3cueCueRecall", "CA3contCond", allc, -6.0, 2.0),
-            ("CA3contCueRecall", "CA3contCond", one, 9.0, 1.0),
-            ("CA3contCond", "CA3contContRecall", one, 6.0, 1.0),
-            ("CA3contCueRecall", "CA3contCondInt", allc, 6.0, 1.0),
-            ("CA3contCondInt", "CA3contCond", allc, 2.0, 1.0),
-            ("CA3cueContRecall", "CA3cueContRecall", no_self, -6.0 * m, 2.0),
-            ("CA3cueCueRecall", "CA3MergeCue", one, 6.0, 3.0), ("CA3cueContRecall", "CA3MergeCue", one, 6.0, 1.0),
-            ("CA3contCueRecall", "CA3MergeCont", one, 6.0, 3.0), ("CA3contContRecall", "CA3MergeCont", one, 6.0, 1.0),
-            ("CA3MergeCue", "OUTcue", one, 6.0, 1.0), ("CA3MergeCont", "OUTcont", one, 6.0, 1.0)]
-        for pre, post, conn, w, d in static:
-            if conn is no_self and pops[pre].size == 1:
+        connectors = {"one": ns.OneToOneConnector(), "all": ns.AllToAllConnector(), "no_self": no_self,
+                      "cue_inhibition": (no_self if self.cue_self_inhibition or c == 1
+                                         else ns.ArrayConnector(~np.eye(c, dtype=bool)))}
+        phased = self.neuron == "pynn-phased"
+        # phased: one step less per hop plus the phase difference; weights x k of the post cell
+        delay = lambda pre, post, d: d - self.dt + (ph[post] - ph[pre]) if phased else d
+        scale = lambda post: k_factor(CELLS[post], self.dt) if phased else 1.0
+        for pre, post, conn, w, d in STATIC:
+            if conn == "no_self" and pops[pre].size == 1:
                 continue
-            net.add(ns.Projection(pops[pre], pops[post], conn, ns.StaticSynapse(weight=w, delay=d),
+            w = -6.0 * m if w == "-6 x m" else w
+            net.add(ns.Projection(pops[pre], pops[post], connectors[conn],
+                                  ns.StaticSynapse(weight=w * scale(post), delay=delay(pre, post, d)),
                                   receptor_type="excitatory" if w > 0 else "inhibitory", label=f"{pre}->{post}"))
         self.projections = {
-            "cue->cont": net.add(ns.Projection(pops["CA3cueCueRecall"], pops["CA3contCueRecall"], allc,
-                                               self._stdp(), label="CA3cueCueRecall->CA3contCueRecall STDP")),
-            "cont->cue": net.add(ns.Projection(pops["CA3contContRecall"], pops["CA3cueContRecall"], allc,
-                                               self._stdp(), label="CA3contContRecall->CA3cueContRecall STDP"))}
+            key: net.add(ns.Projection(pops[pre], pops[post], connectors["all"],
+                                       self._stdp(post, delay(pre, post, 1.0), backend), label=f"{pre}->{post} STDP"))
+            for key, pre, post in PLASTIC}
         self.network = net
         return net
 
@@ -177,12 +273,19 @@ class CA3CAM:
 
         ``cue_spikes[i]`` / ``content_spikes[j]``: spike times (ms, reference convention, whole
         ms from 0) of input cue neuron i / content neuron j.  Result times are neurosim times
-        (reference + ``TIME_OFFSET_MS``); :meth:`spike_trains` converts back.
+        (reference + ``TIME_OFFSET_MS`` + the population's phase); :meth:`spike_trains` converts
+        back.  ``"pynn-phased"`` runs ``max(PHASES_MS)`` ms longer, so that the answers of the
+        last operation are in.  A PyNN simulation is closed after the run.
         """
         import neurosim as ns
         backend_options.setdefault("quiet", True)
-        sim = ns.compile(self.build(cue_spikes, content_spikes), backend=backend, **backend_options)
-        return sim.run(float(duration_ms))
+        self.duration_ms = float(duration_ms)
+        sim = ns.compile(self.build(cue_spikes, content_spikes, backend=backend), backend=backend, **backend_options)
+        try:
+            return sim.run(self.duration_ms + max(self.phases.values()))
+        finally:
+            if hasattr(sim, "close"):
+                sim.close()
 
     # --------------------------------------------------------------- operations
     def _schedule(self, op, **args):
@@ -238,23 +341,29 @@ class CA3CAM:
         return self.run_spike_input(cue, cont, duration, backend=backend, **backend_options)
 
     def spike_trains(self, results):
-        """{population: [spike times per neuron]} in reference time (ms) from neurosim Results."""
-        return spike_trains(results)
+        """{population: [spike times per neuron]} in reference time (ms) from neurosim Results
+        (this flavour's phases taken off; "pynn-phased": spikes after the run's duration dropped)."""
+        return spike_trains(results, self.phases, self.duration_ms if self.neuron == "pynn-phased" else None)
 
     def decode(self, results, ops=None):
         """Answers per operation (``ops`` default: the scheduled ones), see :func:`decode`."""
-        return decode(results, self.ops if ops is None else ops, self.cue_size, self.content_size)
+        trains = results if isinstance(results, dict) else self.spike_trains(results)
+        return decode(trains, self.ops if ops is None else ops, self.cue_size, self.content_size)
 
 
 # ------------------------------------------------------------------- helpers
-def spike_trains(results):
-    """{population: [sorted spike times per neuron]} in reference time (ms) from neurosim Results."""
+def spike_trains(results, phases=None, until_ms=None):
+    """{population: [sorted spike times per neuron]} in reference time (ms) from neurosim Results:
+    t - TIME_OFFSET_MS - phases[population] (phases in ms, default 0), times >= until_ms dropped."""
     out = {}
     for label in results.labels:
         times, ids = results.spikes(label)
         trains = [[] for _ in range(results.size(label))]
+        shift = TIME_OFFSET_MS + (phases or {}).get(label, 0.0)
         for t, i in zip(times, ids):
-            trains[int(i)].append(int(round(t - TIME_OFFSET_MS)))
+            t = int(round(t - shift))
+            if until_ms is None or t < until_ms:
+                trains[int(i)].append(t)
         out[label] = trains
     return out
 

@@ -81,6 +81,36 @@ def test_full_exponential_stdp_window_does_not_reproduce_the_traces():
     assert sum(a["correct"] for a in answers) < 9
 
 
+@pytest.mark.parametrize("name", ["trace1", "trace2"])
+def test_phased_pynn_flavour_reproduces_the_traces_on_numba(name):
+    # IF_curr_exp + StaticSynapse + STDPMechanism only; spikes compared with the phases taken off
+    summary, _, _ = run_trace(trace_path(name), neuron="pynn-phased")
+    assert summary["spike_mismatches"] == {label: 0 for label in M.POPULATIONS}
+    assert summary["operations_correct"] == summary["operations_total"]
+
+
+def test_phased_flavour_delays_and_weights():
+    # every hop one step shorter plus the phase difference, every delay >= 1 step; weights x k(post)
+    cam = M.CA3CAM(3, 4, neuron="pynn-phased")
+    net = cam.build([[0]] * 3, [[0]] * 4)
+    assert {type(p.celltype).__name__ for p in net.populations} == {"IF_curr_exp", "SpikeSourceArray"}
+    assert M.PHASES_MS["OUTcue"] == 9.0 and M.PHASES_MS["OUTcont"] == 8.0
+    assert round(M.k_factor(M.SLOW), 4) == 1.084 and round(M.k_factor(M.FAST), 4) == 1.6733
+    for proj in net.projections:
+        pre, post = proj.pre.label, proj.post.label
+        excitatory = lambda w: not isinstance(w, str) and w > 0      # "-6 x m": inhibitory
+        d = 1.0 if "STDP" in proj.label else [s[4] for s in M.STATIC if s[:2] == (pre, post)
+                                               and excitatory(s[3]) == (proj.receptor_type == "excitatory")][0]
+        want = d - 1.0 + M.PHASES_MS[post] - M.PHASES_MS[pre]
+        assert proj.synapse_type.delay == want >= 1.0, proj.label
+    stdp = cam.projections["cue->cont"].synapse_type
+    assert stdp.dendritic_delay_fraction == 0.0
+    assert stdp.weight_dependence.parameters["w_max"] == pytest.approx(6.0 * M.k_factor(M.SLOW))
+    nest = M.CA3CAM(3, 4, neuron="pynn-phased")
+    nest.build([[]] * 3, [[]] * 4, backend="nest")
+    assert nest.projections["cont->cue"].synapse_type.dendritic_delay_fraction == 1.0
+
+
 @pytest.mark.slow
 def test_pynn_flavour_mismatch_does_not_exceed_the_reported_counts():
     # PyNN IF_curr_exp + STDPMechanism on numba: one extra step per hop (see ca3_cam docstring)
@@ -164,7 +194,7 @@ def test_network_labels_and_recording():
 
 @pytest.mark.parametrize("call", [
     lambda: M.CA3CAM(0, 4), lambda: M.CA3CAM(3, 4, neuron="nest"), lambda: M.CA3CAM(3, 4, op_interval_ms=5),
-    lambda: M.CA3CAM(3, 4, cue_self_inhibition="no"),
+    lambda: M.CA3CAM(3, 4, cue_self_inhibition="no"), lambda: M.CA3CAM(3, 4, dendritic_delay_fraction=0.5),
     lambda: M.CA3CAM(3, 4).learn(3, [0]), lambda: M.CA3CAM(3, 4).learn(0, [4]),
     lambda: M.CA3CAM(3, 4).recall_content([]), lambda: M.CA3CAM(3, 4).recall_cue(-1),
     lambda: M.CA3CAM(3, 4).build([[0.5], [], []], [[]] * 4), lambda: M.CA3CAM(3, 4).build([[]] * 2, [[]] * 4)])
