@@ -1,8 +1,10 @@
 """HTM anomaly detection on the Numenta Anomaly Benchmark (NAB v1.1, 58 series).
 
 Each series goes through a fresh :class:`neurosim.models.htm.detector.HTMAnomalyDetector`
-(Numenta's NAB recipe: RDSE value + time-of-day encoders, spatial pooler, the reference
-(non-spiking) temporal memory, anomaly log-likelihood, spatial-anomaly override).  The scores
+(Numenta's NAB recipe: RDSE value + time-of-day encoders, spatial pooler, a non-spiking
+temporal memory, anomaly log-likelihood, spatial-anomaly override).  ``recipe="numenta"``
+(default) is NAB's ``numenta`` detector with NuPIC's backtracking TM; ``"numentaTM"`` is NAB's
+``numentaTM`` detector with the BAMI temporal memory.  The scores
 are written as NAB result files ``results/<detector>/<category>/<detector>_<series>.csv``
 (``timestamp,value,anomaly_score,label``) that NAB's own scorer reads, and scored here with
 :mod:`neurosim.models.htm.nab` (one threshold per profile optimised over the corpus,
@@ -33,20 +35,20 @@ QUICK_FILES = ["artificialWithAnomaly/art_daily_jumpsup.csv", "realTraffic/speed
 
 
 def _detect_file(args):
-    relpath, root = args
+    relpath, root, recipe = args
     from neurosim.models.htm.data import load_nab_series
-    from neurosim.models.htm.detector import detect_series
+    from neurosim.models.htm.detector import DETECTORS, detect_series
     from neurosim.models.htm.nab import probationary_length
     ts, values = load_nab_series(relpath, root)
     t0 = time.perf_counter()
-    scores, raw = detect_series(ts, values, probationary_length(len(values)))
+    scores, raw = detect_series(ts, values, probationary_length(len(values)), params=DETECTORS[recipe])
     return relpath, ts, values, scores, raw, time.perf_counter() - t0
 
 
-def run_detector(files, root=None, processes=None):
+def run_detector(files, root=None, processes=None, recipe="numenta"):
     """{relpath: (timestamps, values, final scores, raw scores, seconds)}, in parallel."""
     processes = processes or min(len(files), os.cpu_count() or 1)
-    jobs = [(rel, root) for rel in files]
+    jobs = [(rel, root, recipe) for rel in files]
     if processes <= 1:
         outs = map(_detect_file, jobs)
     else:
@@ -61,8 +63,10 @@ def run_detector(files, root=None, processes=None):
     return {rel: results[rel] for rel in files}
 
 
-def run(out_dir, backend="numba", quick=False, nab_root=None, files=None, processes=None):
-    """Detect, write NAB result files, score; writes metrics.json, scores.png, example.png."""
+def run(out_dir, backend="numba", quick=False, nab_root=None, files=None, processes=None, recipe="numenta"):
+    """Detect, write NAB result files, score; writes metrics.json, scores.png, example.png.
+    ``recipe``: "numenta" (NuPIC's backtracking TM, NAB's 70.1 detector) or "numentaTM" (the
+    BAMI temporal memory, NAB's 64.6 detector)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -73,7 +77,7 @@ def run(out_dir, backend="numba", quick=False, nab_root=None, files=None, proces
     files = files or (QUICK_FILES if quick else nab_files(nab_root))
     windows, profiles = load_nab_windows(nab_root), load_nab_profiles(nab_root)
     t0 = time.perf_counter()
-    detected = run_detector(files, nab_root, processes)
+    detected = run_detector(files, nab_root, processes, recipe)
     wall_detect = time.perf_counter() - t0
     results_dir = os.path.join(out_dir, "results")
     for rel, (ts, values, scores, _, _) in detected.items():
@@ -84,7 +88,9 @@ def run(out_dir, backend="numba", quick=False, nab_root=None, files=None, proces
     wall = time.perf_counter() - t0
     n_rows = int(sum(len(d[0]) for d in detected.values()))
     metrics = {"experiment": "htm-nab", "backend": backend, "quick": quick, "detector": DETECTOR,
-               "temporal_memory": "reference (non-spiking, numba)", "n_files": len(files),
+               "recipe": recipe, "temporal_memory": ("NuPIC backtracking TM (non-spiking, numba)" if recipe == "numenta"
+                                                     else "reference BAMI TM (non-spiking, numba)"),
+               "n_files": len(files),
                "n_rows": n_rows, "n_windows": int(sum(len(windows[r]) for r in files)),
                **{name: final[name]["score"] for name in PROFILES},
                "thresholds": {name: final[name]["threshold"] for name in PROFILES},

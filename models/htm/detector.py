@@ -1,14 +1,24 @@
 """HTM anomaly detector for NAB: encoders -> spatial pooler -> temporal memory -> raw anomaly ->
-anomaly likelihood, as Numenta's NAB detectors (``nab/detectors/numenta/numentaTM_detector.py``
-with NuPIC's ``getScalarMetricWithTimeOfDayAnomalyParams`` "tm_cpp" parameter set; htm.core's
-``htmcore_detector.py`` follows the same recipe):
+anomaly likelihood, as Numenta's NAB detectors.  Two recipes, both from NuPIC's
+``getScalarMetricWithTimeOfDayAnomalyParams``:
+
+* ``"numenta"`` (:data:`NAB_PARAMS`, the default; NAB's ``numenta_detector.py``, 70.1 on the
+  scoreboard): ``tmImplementation="cpp"``, i.e. NuPIC's backtracking TM
+  (:mod:`.backtracking_tm`) with the ``..._params_cpp.json`` parameters: 32 cells per column,
+  activation threshold 13, min threshold 10, 20 new synapses, initial permanence 0.21,
+  +0.1 / -0.1, 128 segments x 32 synapses, pamLength 3;
+* ``"numentaTM"`` (:data:`NAB_TM_PARAMS`; NAB's ``numentaTM_detector.py``, 64.6; htm.core's
+  ``htmcore_detector.py`` follows it): ``tmImplementation="tm_cpp"``, the BAMI temporal memory
+  (:mod:`.temporal_memory`) with the parameters below.
+
+Shared by both:
 
 * value: random distributed scalar encoder, 400 bits, 21 active, resolution
   max(0.001, range / 130) where the range is the file's [min, max] padded by 20 % each side;
 * timestamp: time of day, 21 bits, radius 9.49 h;
 * spatial pooler: 2048 columns, 40 active, potentialPct 0.8, synPermConnected 0.2,
   increments 0.003 / 0.0005, no boosting, learning throughout;
-* temporal memory: 32 cells per column, activation threshold 20, min threshold 13, 31 new
+* temporal memory ("numentaTM"): 32 cells per column, activation threshold 20, min threshold 13, 31 new
   synapses, initial permanence 0.24, +0.04 / -0.008, predicted-segment decrement 0.001,
   128 segments x 128 synapses;
 * anomaly likelihood with learningPeriod = probationary period / 2, estimationSamples = the rest,
@@ -23,13 +33,14 @@ import math
 import numpy as np
 
 from .encoders import RDSE, DateEncoder, concatenate
+from .backtracking_tm import NUPIC_CPP_TM_PARAMS, BacktrackingTM
 from .nab import AnomalyLikelihood
 from .spatial_pooler import SpatialPooler
 from .temporal_memory import TemporalMemory
 
-__all__ = ["NAB_PARAMS", "HTMAnomalyDetector", "detect_series"]
+__all__ = ["NAB_PARAMS", "NAB_TM_PARAMS", "DETECTORS", "HTMAnomalyDetector", "detect_series"]
 
-NAB_PARAMS = {
+NAB_TM_PARAMS = {
     "value": {"size": 400, "activeBits": 21, "numBuckets": 130, "minResolution": 0.001, "padding": 0.2, "seed": 42},
     "time": {"timeOfDay": (21, 9.49)},
     "sp": dict(columnDimensions=(2048,), potentialPct=0.8, localAreaDensity=0, numActiveColumnsPerInhArea=40,
@@ -41,7 +52,10 @@ NAB_PARAMS = {
                maxSynapsesPerSegment=128, seed=1960),
     "likelihood": {"reestimationPeriod": 100},
     "spatial_tolerance": 0.05,
+    "tm_impl": "tm",
 }
+NAB_PARAMS = {**NAB_TM_PARAMS, "tm": dict(NUPIC_CPP_TM_PARAMS), "tm_impl": "backtracking"}
+DETECTORS = {"numenta": NAB_PARAMS, "numentaTM": NAB_TM_PARAMS}
 
 
 class HTMAnomalyDetector:
@@ -58,7 +72,12 @@ class HTMAnomalyDetector:
         self.time_encoder = DateEncoder(**p["time"])
         self.sizes = [self.value_encoder.size, self.time_encoder.size]
         self.sp = SpatialPooler(inputDimensions=(sum(self.sizes),), potentialRadius=sum(self.sizes), **p["sp"])
-        self.tm = temporal_memory or TemporalMemory(columns=self.sp.numColumns, **p["tm"])
+        if temporal_memory is not None:
+            self.tm = temporal_memory
+        elif p.get("tm_impl") == "backtracking":
+            self.tm = BacktrackingTM(columns=self.sp.numColumns, **p["tm"])
+        else:
+            self.tm = TemporalMemory(columns=self.sp.numColumns, **p["tm"])
         self.use_likelihood, self.use_spatial = use_likelihood, use_spatial
         learning = int(math.floor(probationary_period / 2.0))
         self.likelihood = AnomalyLikelihood(learningPeriod=learning,

@@ -13,7 +13,7 @@ from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
 EXPECTED = {"01_quickstart.ipynb", "02_custom_models.ipynb", "03_backends.ipynb", "ca3_cam.ipynb",
-            "htm_sequence_memory.ipynb", "astrocytes.ipynb", "stdp_assemblies.ipynb"}
+            "htm.ipynb", "astrocytes.ipynb", "stdp_assemblies.ipynb"}
 
 
 def test_notebooks_present():
