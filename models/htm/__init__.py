@@ -7,6 +7,7 @@ Modules (installed as ``neurosim.models.htm``):
 * :mod:`.spatial_pooler` — spatial pooler with global or local inhibition;
 * :mod:`.temporal_memory` — the reference (non-spiking) temporal memory, numba-compiled;
 * :mod:`.backtracking_tm` — NuPIC's backtracking temporal memory (NAB's `numenta` detector);
+  its cached numba kernels are :mod:`.backtracking_kernels`;
 * :mod:`.spiking_temporal_memory` — the temporal memory as spiking cells, segments and column
   inhibition on the numba backend (learning reuses the reference's bookkeeping);
 * :mod:`.prediction` — SDR classifier and the NRMSE / MAPE metrics of Cui et al.;
