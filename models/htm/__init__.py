@@ -10,6 +10,8 @@ Modules (installed as ``neurosim.models.htm``):
   its cached numba kernels are :mod:`.backtracking_kernels`;
 * :mod:`.spiking_temporal_memory` — the temporal memory as spiking cells, segments and column
   inhibition on the numba backend (learning reuses the reference's bookkeeping);
+* :mod:`.pynn_export` — a learned temporal memory, weights frozen, as PyNN standard cells
+  (numba, nest; maps on the SpiNNaker virtual board);
 * :mod:`.prediction` — SDR classifier and the NRMSE / MAPE metrics of Cui et al.;
 * :mod:`.nab` — NAB v1.1 scoring and the anomaly likelihood;
 * :mod:`.detector` — the HTM anomaly detector used on NAB;
