@@ -145,7 +145,6 @@ def test_connect_gives_the_astrocytes_the_same_synapses():
 def test_units_run_the_same_on_numba_and_brian2():
     """All three rules, two astrocytes for four units, deterministic input that makes both
     astrocytes release: traces agree to rounding, spikes exactly."""
-    pytest.importorskip("brian2")
 
     def network():
         net = ns.Network(dt=0.5, seed=3)
@@ -170,9 +169,9 @@ def test_units_run_the_same_on_numba_and_brian2():
     assert np.array_equal(spikes[0][0], spikes[1][0]) and np.array_equal(spikes[0][1], spikes[1][1])
 
 
+@pytest.mark.pynn
 @pytest.mark.parametrize("backend", ["nest", "spinnaker"])
 def test_units_are_refused_on_pynn_backends(backend, tmp_path):
-    pytest.importorskip("pyNN")
     net = ns.Network(dt=1.0, seed=1)
     AstrocyteUnits(net, 2, rule="sic").record("spikes")
     options = {"virtual_board": True, "run_dir": str(tmp_path)} if backend == "spinnaker" else {}
