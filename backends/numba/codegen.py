@@ -31,7 +31,7 @@ from neurosim.equations import analyse, sympy_to_tree
 
 from . import plasticity, rings
 from .propagator import evaluate_texts, exact_propagator
-from .rings import csr_order, take
+from .rings import csr_rows, take
 
 
 PARALLEL_MIN_NEURONS = 20000
@@ -424,10 +424,8 @@ def _homogeneous_delay(proj):
 def _csr(kb, j, proj):
     """Synapses sorted by presynaptic neuron: row pointers, targets, weights, sort order (None:
     build() already listed them by presynaptic neuron, the usual case)."""
-    n_pre = kb.built.populations[proj.pre].size
-    order = csr_order(proj.pre_idx)
-    counts = np.bincount(proj.pre_idx, minlength=n_pre)
-    ptr = kb.arg(f"c{j}_ptr", np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+    order, ptr = csr_rows(proj.pre_idx, kb.built.populations[proj.pre].size)
+    ptr = kb.arg(f"c{j}_ptr", ptr)
     tgt = kb.arg(f"c{j}_tgt", np.ascontiguousarray(take(proj.post_idx, order), dtype=np.int32))
     if proj.synapse is None:
         w = kb.arg(f"c{j}_w", np.ascontiguousarray(take(proj.weights, order), dtype=kb.dtype))

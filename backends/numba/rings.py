@@ -21,9 +21,12 @@ def take(values, order):
     return values if order is None else values[order]
 
 
-def csr_order(pre):
-    """Permutation that lists synapses by presynaptic neuron (stable), or None if they already are."""
-    return None if len(pre) < 2 or bool(np.all(pre[1:] >= pre[:-1])) else np.argsort(pre, kind="stable")
+def csr_rows(pre, n_pre):
+    """CSR layout of synapses with presynaptic indices ``pre``: the permutation that lists them by
+    presynaptic neuron (stable; None if they already are) and the ``n_pre + 1`` row pointers."""
+    order = None if len(pre) < 2 or bool(np.all(pre[1:] >= pre[:-1])) else np.argsort(pre, kind="stable")
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(pre, minlength=n_pre))]).astype(np.int64)
+    return order, ptr
 
 
 def _share(proj, tgt, d):
@@ -73,10 +76,9 @@ def propagate(kb, js, rings):
     d = np.empty(total, dtype=np.int16)
     ptrs, tab, start, ptr_start = [], np.empty((len(js), 3), dtype=np.int64), 0, 0
     for row, (j, proj, n) in enumerate(zip(js, projections, n_syn)):
-        order = csr_order(proj.pre_idx)
         n_pre = built.populations[proj.pre].size
-        counts = np.bincount(proj.pre_idx, minlength=n_pre)
-        ptrs.append(start + np.concatenate([[0], np.cumsum(counts)]))
+        order, ptr = csr_rows(proj.pre_idx, n_pre)
+        ptrs.append(start + ptr)
         tgt[start:start + n] = take(proj.post_idx, order)
         w[start:start + n] = take(proj.weights, order)
         d[start:start + n] = take(proj.delay_steps, order)
@@ -95,13 +97,14 @@ def propagate(kb, js, rings):
         kb.emit(2, f"for q_ in range(n_spk{k}):")
         kb.emit(3, f"gps[gps_off[{slot[k]}] + q_] = spk{k}[q_]")
     kb.emit(2, "for jj_ in range(gp_tab.shape[0]):")
-    kb.emit(3, "so_ = gps_off[gp_tab[jj_, 0]]")
+    kb.emit(3, "kp_ = gp_tab[jj_, 0]")
+    kb.emit(3, "so_ = gps_off[kp_]")
     kb.emit(3, "p0_ = gp_tab[jj_, 1]")
     kb.emit(3, "rk_ = gp_tab[jj_, 2]")
     kb.emit(3, "ro_ = rtab[rk_, 0]")
     kb.emit(3, "rl_ = rtab[rk_, 1]")
     kb.emit(3, "rs_ = rtab[rk_, 2]")
-    kb.emit(3, "for q_ in range(gpn[gp_tab[jj_, 0]]):")
+    kb.emit(3, "for q_ in range(gpn[kp_]):")
     kb.emit(4, "src_ = gps[so_ + q_]")
     kb.emit(4, "for q2_ in range(gp_ptr[p0_ + src_], gp_ptr[p0_ + src_ + 1]):")
     kb.emit(5, "ring_flat[ro_ + ((step + gp_d[q2_]) % rl_) * rs_ + gp_tgt[q2_]] += gp_w[q2_]")

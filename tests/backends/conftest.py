@@ -18,6 +18,8 @@ are not reached.  Which tests run on it is decided by CAPABILITIES like for ever
 a network sPyNNaker cannot express (dt other than 1 or 0.1 ms, reading state with get(), ...)
 is declared with ``needs``, and an undeclared refusal fails the test.
 """
+import warnings
+
 import pytest
 
 import neurosim as ns
@@ -111,7 +113,6 @@ class MapOnly:
         self.sim = ns.compile(net, backend="spinnaker", virtual_board=True, keep_run_dir=False, **options)
 
     def run(self, duration):
-        import warnings
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "spinnaker: virtual board", RuntimeWarning)
