@@ -5,6 +5,9 @@ invalidates cached kernels.
 """
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -59,3 +62,20 @@ def bernoulli_set(key, step, n, p, out):
             out[count] = idx
             count += 1
     return count
+
+
+@intrinsic
+def prefetch(typingctx, array, index):
+    """Hint the CPU to fetch ``array[index]`` into cache for writing (LLVM's prefetch
+    intrinsic; no effect on results, never faults, so ``index`` needs no bounds check)."""
+    sig = types.void(array, index)
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        address = builder.gep(data, [args[1]])
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [address.type, i32, i32, i32]), "llvm.prefetch.p0")
+        builder.call(fn, [address, i32(1), i32(3), i32(1)])    # write, keep in all cache levels, data
+        return context.get_dummy_value()
+    return sig, codegen

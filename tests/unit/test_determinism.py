@@ -4,12 +4,15 @@ What neurosim guarantees on the numba backend, per numeric mode (float32, float6
 the network's ``seed`` fixes every random choice (connectivity, initial values,
 Poisson input through a counter-based generator), so two processes with the same
 seed produce identical spike trains, ``threads=1`` and ``threads=2`` produce
-identical spike trains (each neuron's update is independent; spike collection and
-propagation stay serial), and ``run(30)`` equals ``run(12); run(18)``.  float32
+identical spike trains (each neuron's update is independent; spike collection is serial;
+propagation through per-synapse delays is split between threads by ring buffer, each ring
+summed in one order), and ``run(30)`` equals ``run(12); run(18)``.  Prefetching ring values
+(done for large rings) changes nothing either.  float32
 and float64 are different numeric modes and may differ from each other.
 
 The network has a population above the size where the kernel switches to
-``prange`` (``PARALLEL_MIN_NEURONS``), so ``threads=2`` really runs in parallel.
+``prange`` (``PARALLEL_MIN_NEURONS``), and the child lowers the thresholds for parallel
+propagation and for prefetching to 0, so ``threads=2`` really runs both parts in parallel.
 Each child process prints one JSON line of spike-train digests; the test runs two.
 """
 import json
@@ -21,7 +24,10 @@ CHILD = r"""
 import hashlib, json, sys
 import numpy as np
 import neurosim as ns
+from neurosim.backends.numba import rings
 from neurosim.backends.numba.codegen import PARALLEL_MIN_NEURONS
+
+rings.PARALLEL_MIN_SYNAPSES = 0          # two rings below, one per thread
 
 
 def network(seed):
@@ -35,6 +41,8 @@ def network(seed):
     net.add(ns.Projection(exc, exc, ns.FixedNumberPreConnector(5),
                           ns.StaticSynapse(weight=-0.3, delay=ns.RandomDistribution("uniform", (0.5, 2.0))),
                           receptor_type="inhibitory"))
+    net.add(ns.Projection(exc, exc, ns.FixedNumberPreConnector(5),
+                          ns.StaticSynapse(weight=0.2, delay=ns.RandomDistribution("uniform", (0.5, 3.0)))))
     src.record("spikes")
     exc.record("spikes")
     return net
@@ -53,12 +61,19 @@ report = {}
 for numerics in ("float32", "float64"):
     for threads in (1, 2):
         sim = ns.compile(network(seed=7), threads=threads, numerics=numerics, quiet=True)
+        source = open(sim._kernel.py_func.__code__.co_filename).read()
+        assert ("in prange(gp_group" in source) == (threads == 2), source
         sim.run(30.0)
         report[f"{numerics}/threads={threads}"] = digest(sim)
 sim = ns.compile(network(seed=7), quiet=True)
 sim.run(12.0)
 sim.run(18.0)
 report["float32/two runs"] = digest(sim)
+rings.PREFETCH_MIN_RING_BYTES = 0
+sim = ns.compile(network(seed=7), quiet=True)
+assert "prefetch(" in open(sim._kernel.py_func.__code__.co_filename).read()
+sim.run(30.0)
+report["float32/prefetch"] = digest(sim)
 sim = ns.compile(network(seed=8), quiet=True)
 sim.run(30.0)
 report["float32/other seed"] = digest(sim)
@@ -92,6 +107,7 @@ def test_same_seed_same_spikes_across_processes_threads_and_pieces():
         assert one == two, f"{numerics}: threads=1 and threads=2 gave different spikes"
         assert one["poisson"][0] > 1000 and one["exc"][0] > 100, f"too few spikes to compare: {one}"
     assert first["float32/two runs"] == first["float32/threads=1"], "run(12)+run(18) differs from run(30)"
+    assert first["float32/prefetch"] == first["float32/threads=1"], "prefetching ring values changed the spikes"
     other = first["float32/other seed"]
     assert other["poisson"][1] != first["float32/threads=1"]["poisson"][1], "the seed does not change the input"
 
