@@ -35,3 +35,6 @@ def test_experiment_writes_metrics_and_figures(tmp_path):
     assert saved["fraction_near_gmax"] == metrics["fraction_near_gmax"]
     assert (tmp_path / "weight_histogram.png").stat().st_size > 1000
     assert (tmp_path / "weights_over_time.png").stat().st_size > 1000
+    # Song et al.'s own set-up drifts to the bounds too (20 % within 10 % of one at the uniform start)
+    song = saved["song_original"]
+    assert song["fraction_bimodal"] > 0.3 and 0 < song["output_rate_hz"] < 100
