@@ -103,7 +103,7 @@ def compile(network, threads=1, numerics="float32", quiet=False, record_to=None)
     _check_plastic_delays(built)
     if threads > 1:
         _use_workqueue_threads()
-    builder = generate(built, NUMERICS[numerics], threads=threads)
+    builder = generate(built, NUMERICS[numerics], parallel=threads > 1)
     source = builder.source(_runtime_hash())
     kernel, path = _load_kernel(source)
     sim = NumbaSimulation(network, built, kernel, builder, NUMERICS[numerics], threads, quiet, record_to)
