@@ -13,7 +13,7 @@ from neurosim.errors import UnsupportedFeatureError, ValidationError
 
 from ..spinnaker_numerics import emulate as emulate_spinnaker
 from .codegen import generate
-from .simulation import NumbaSimulation
+from .simulation import NumbaSimulation, choose_threading_layer
 
 NUMERICS = {"float32": np.float32, "float64": np.float64, "spinnaker": np.float64}
 
@@ -70,17 +70,6 @@ def _check_plastic_delays(built):
                 "equation-defined synapses)")
 
 
-def _use_workqueue_threads():
-    """Run prange kernels on numba's own 'workqueue' threads unless the user chose a threading
-    layer (NUMBA_THREADING_LAYER).  numba's OpenMP layer loads the system libgomp while NEST's
-    wheel brings its own copy; with both initialised in one process NEST's ResetKernel
-    segfaults (measured: a NEST run, a numba run with threads=2, a second NEST run).  Has no
-    effect once numba's threads have started."""
-    import numba
-    if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
-        numba.config.THREADING_LAYER = "workqueue"
-
-
 def compile(network, threads=1, numerics="float32", quiet=False, record_to=None):
     """Build the network and compile its kernel; returns a NumbaSimulation.
 
@@ -102,8 +91,8 @@ def compile(network, threads=1, numerics="float32", quiet=False, record_to=None)
     quantisation = emulate_spinnaker(built, network) if numerics == "spinnaker" else None
     _check_plastic_delays(built)
     if threads > 1:
-        _use_workqueue_threads()
-    builder = generate(built, NUMERICS[numerics], parallel=threads > 1)
+        choose_threading_layer()      # before the kernel loads: compiling it can start the threads
+    builder = generate(built, NUMERICS[numerics], threads=threads)
     source = builder.source(_runtime_hash())
     kernel, path = _load_kernel(source)
     sim = NumbaSimulation(network, built, kernel, builder, NUMERICS[numerics], threads, quiet, record_to)

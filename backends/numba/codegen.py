@@ -40,8 +40,8 @@ PARALLEL_MIN_NEURONS = 20000
 class KernelBuilder:
     """Accumulates kernel source lines and the named arguments they use."""
 
-    def __init__(self, built, dtype, parallel):
-        self.built, self.dtype, self.parallel = built, dtype, parallel
+    def __init__(self, built, dtype, threads):
+        self.built, self.dtype, self.threads, self.parallel = built, dtype, threads, threads > 1
         self.uses_prange = False
         self.args = {}          # name -> value passed to the kernel (order = signature)
         self.lines = []
@@ -73,9 +73,10 @@ def _expr(tree, mapping):
     return expressions.to_code(tree, mapping)
 
 
-def generate(built, dtype=np.float32, parallel=False):
-    """Return a KernelBuilder holding the source lines and the arguments."""
-    kb = KernelBuilder(built, dtype, parallel)
+def generate(built, dtype=np.float32, threads=1):
+    """Return a KernelBuilder holding the source lines and the arguments (``threads``: how many
+    threads will run it; the source depends only on whether that is more than one)."""
+    kb = KernelBuilder(built, dtype, threads)
     pops = built.populations
     # one delay per projection: spikes wait in a per-population history and are
     # delivered as events; per-synapse delays go through ring buffers of values

@@ -23,6 +23,8 @@ import numpy as np
 # ring (scale 0.05) was slower with it (7.5 instead of 4.5-5.5).
 PREFETCH_MIN_RING_BYTES = 4 * 2**20
 PREFETCH_AHEAD = 32
+# with several threads, the rings are split between them when there is this much to do per step
+PARALLEL_MIN_SYNAPSES = 10**7
 
 
 def take(values, order):
@@ -96,7 +98,10 @@ def propagate(kb, js, rings):
         tab[row] = (slot[proj.pre], ptr_start, rings[(proj.post, proj.receptor)])
         kb.meta["projections"][j] = {"weights": "gp_w", "order": order, "slice": (start, start + n)}
         start, ptr_start = start + n, ptr_start + n_pre + 1
-    kb.arg("gp_tab", tab)
+    groups = _ring_groups(tab[:, 2], np.asarray(n_syn), kb.threads)
+    rows = np.concatenate(groups).astype(np.int64)          # each group in network order
+    kb.arg("gp_tab", tab[rows])
+    kb.arg("gp_group", np.concatenate([[0], np.cumsum([len(g) for g in groups])]).astype(np.int64))
     kb.arg("gp_ptr", np.concatenate(ptrs).astype(np.int64))
     kb.arg("gp_tgt", tgt)
     kb.arg("gp_w", w)
@@ -105,25 +110,44 @@ def propagate(kb, js, rings):
         kb.emit(2, f"gpn[{slot[k]}] = n_spk{k}")
         kb.emit(2, f"for q_ in range(n_spk{k}):")
         kb.emit(3, f"gps[gps_off[{slot[k]}] + q_] = spk{k}[q_]")
-    kb.emit(2, "for jj_ in range(gp_tab.shape[0]):")
-    kb.emit(3, "kp_ = gp_tab[jj_, 0]")
-    kb.emit(3, "so_ = gps_off[kp_]")
-    kb.emit(3, "p0_ = gp_tab[jj_, 1]")
-    kb.emit(3, "rk_ = gp_tab[jj_, 2]")
-    kb.emit(3, "ro_ = rtab[rk_, 0]")
-    kb.emit(3, "rl_ = rtab[rk_, 1]")
-    kb.emit(3, "rs_ = rtab[rk_, 2]")
-    kb.emit(3, "now_ = step % rl_")
-    kb.emit(3, "for q_ in range(gpn[kp_]):")
-    kb.emit(4, "src_ = gps[so_ + q_]")
-    kb.emit(4, "end_ = gp_ptr[p0_ + src_ + 1]")
-    kb.emit(4, "for q2_ in range(gp_ptr[p0_ + src_], end_):")
+    # one group of rings per thread: rings are disjoint, so the threads never write the same value
+    # and every ring value is still summed in network order (same spikes for any thread count)
+    loop = "prange" if kb.parallel and total >= PARALLEL_MIN_SYNAPSES else "range"
+    kb.uses_prange |= loop == "prange"
+    kb.emit(2, f"for gg_ in {loop}(gp_group.shape[0] - 1):")
+    kb.emit(3, "for gj_ in range(gp_group[gg_], gp_group[gg_ + 1]):")
+    body = [(0, "gkp_ = gp_tab[gj_, 0]"),
+            (0, "gso_ = gps_off[gkp_]"),
+            (0, "gp0_ = gp_tab[gj_, 1]"),
+            (0, "grk_ = gp_tab[gj_, 2]"),
+            (0, "gro_ = rtab[grk_, 0]"),
+            (0, "grl_ = rtab[grk_, 1]"),
+            (0, "grs_ = rtab[grk_, 2]"),
+            (0, "gnow_ = step % grl_"),
+            (0, "for gq_ in range(gpn[gkp_]):"),
+            (1, "gsrc_ = gps[gso_ + gq_]"),
+            (1, "gend_ = gp_ptr[gp0_ + gsrc_ + 1]"),
+            (1, "for gq2_ in range(gp_ptr[gp0_ + gsrc_], gend_):")]
     if kb.args["ring_flat"].nbytes >= PREFETCH_MIN_RING_BYTES:
-        kb.emit(5, f"qk_ = min(q2_ + {PREFETCH_AHEAD}, end_ - 1)")
-        kb.emit(5, "hk_ = now_ + gp_d[qk_]")
-        kb.emit(5, "hk_ = hk_ - rl_ if hk_ >= rl_ else hk_")
-        kb.emit(5, "prefetch(ring_flat, ro_ + hk_ * rs_ + gp_tgt[qk_])")
+        body += [(2, f"gqk_ = min(gq2_ + {PREFETCH_AHEAD}, gend_ - 1)"),
+                 (2, "ghk_ = gnow_ + gp_d[gqk_]"),
+                 (2, "ghk_ = ghk_ - grl_ if ghk_ >= grl_ else ghk_"),
+                 (2, "prefetch(ring_flat, gro_ + ghk_ * grs_ + gp_tgt[gqk_])")]
     # (now + d) % rows without a division: 0 <= now < rows and 1 <= d < rows
-    kb.emit(5, "h_ = now_ + gp_d[q2_]")
-    kb.emit(5, "h_ = h_ - rl_ if h_ >= rl_ else h_")
-    kb.emit(5, "ring_flat[ro_ + h_ * rs_ + gp_tgt[q2_]] += gp_w[q2_]")
+    body += [(2, "gh_ = gnow_ + gp_d[gq2_]"),
+             (2, "gh_ = gh_ - grl_ if gh_ >= grl_ else gh_"),
+             (2, "ring_flat[gro_ + gh_ * grs_ + gp_tgt[gq2_]] += gp_w[gq2_]")]
+    for depth, line in body:
+        kb.emit(4 + depth, line)
+
+
+def _ring_groups(ring_of_row, n_syn, n_groups):
+    """Rows of the projection table split into at most ``n_groups`` groups, whole rings to a group,
+    balanced by synapse count (largest ring first to the lightest group)."""
+    rings = np.unique(ring_of_row)
+    load = {r: int(n_syn[ring_of_row == r].sum()) for r in rings}
+    group_of, totals = {}, [0] * max(1, min(n_groups, len(rings)))
+    for r in sorted(rings, key=lambda r: -load[r]):
+        g = int(np.argmin(totals))
+        group_of[r], totals[g] = g, totals[g] + load[r]
+    return [np.flatnonzero([group_of[r] == g for r in ring_of_row]) for g in range(len(totals))]

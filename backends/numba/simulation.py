@@ -1,4 +1,5 @@
 """The numba Simulation: owns the kernel's arrays and runs it chunk by chunk."""
+import os
 import signal
 import sys
 import threading
@@ -8,6 +9,27 @@ import numpy as np
 from neurosim.errors import SimulationDivergedError, ValidationError
 from neurosim.random import resolve_values
 from neurosim.results import Results
+
+
+def choose_threading_layer():
+    """Pick numba's threading layer before its threads start (later calls change nothing).
+
+    The kernels enter a parallel loop every time step.  numba's OpenMP layer starts one in about
+    1.5 us; its own 'workqueue' layer took about 135 us on this project's VM, more than a step's
+    work.  But OpenMP loads the system libgomp while NEST's wheel brings its own: with NEST
+    initialised first, NEST's next ResetKernel segfaulted (a NEST run, a numba run with
+    threads=2, a second NEST run); numba first and NEST after works.  So numba's default order
+    (tbb, omp, workqueue) unless NEST is already loaded, then 'workqueue'.  A layer the user
+    chose (NUMBA_THREADING_LAYER, or another value in numba.config) is left alone."""
+    import numba
+    if "NUMBA_THREADING_LAYER" in os.environ or numba.config.THREADING_LAYER not in ("default", "workqueue"):
+        return
+    try:
+        numba.threading_layer()
+        return                              # already started: fixed for this process
+    except ValueError:
+        pass
+    numba.config.THREADING_LAYER = "workqueue" if "nest" in sys.modules else "default"
 
 CHUNK_STEPS = 2000           # steps per kernel call: progress, Ctrl-C and buffer drains happen between
 PROGRESS_DELAY_S = 2.0         # a run shorter than this (wall time, s) shows no progress bar
@@ -198,6 +220,7 @@ class NumbaSimulation:
             raise ValidationError("Simulation", "run", f"duration {duration} ms is shorter than dt = {dt} ms")
         if self._parallel:
             import numba
+            choose_threading_layer()
             numba.set_num_threads(self.threads)
         self.results._start_segment(self.t)
         interrupted = {"flag": False}

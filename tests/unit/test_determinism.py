@@ -4,14 +4,15 @@ What neurosim guarantees on the numba backend, per numeric mode (float32, float6
 the network's ``seed`` fixes every random choice (connectivity, initial values,
 Poisson input through a counter-based generator), so two processes with the same
 seed produce identical spike trains, ``threads=1`` and ``threads=2`` produce
-identical spike trains (each neuron's update is independent; spike collection and
-propagation stay serial), and ``run(30)`` equals ``run(12); run(18)``.  Prefetching ring
-values (done for large rings) changes nothing either.  float32
+identical spike trains (each neuron's update is independent; spike collection is serial;
+propagation through per-synapse delays is split between threads by ring buffer, each ring
+summed in one order), and ``run(30)`` equals ``run(12); run(18)``.  Prefetching ring values
+(done for large rings) changes nothing either.  float32
 and float64 are different numeric modes and may differ from each other.
 
 The network has a population above the size where the kernel switches to
-``prange`` (``PARALLEL_MIN_NEURONS``), so ``threads=2`` really runs in parallel; the
-child lowers the ring size for prefetching to 0 for one more run.
+``prange`` (``PARALLEL_MIN_NEURONS``), and the child lowers the thresholds for parallel
+propagation and for prefetching to 0, so ``threads=2`` really runs both parts in parallel.
 Each child process prints one JSON line of spike-train digests; the test runs two.
 """
 import json
@@ -25,6 +26,8 @@ import numpy as np
 import neurosim as ns
 from neurosim.backends.numba import rings
 from neurosim.backends.numba.codegen import PARALLEL_MIN_NEURONS
+
+rings.PARALLEL_MIN_SYNAPSES = 0          # two rings below, one per thread
 
 
 def network(seed):
@@ -58,6 +61,8 @@ report = {}
 for numerics in ("float32", "float64"):
     for threads in (1, 2):
         sim = ns.compile(network(seed=7), threads=threads, numerics=numerics, quiet=True)
+        source = open(sim._kernel.py_func.__code__.co_filename).read()
+        assert ("in prange(gp_group" in source) == (threads == 2), source
         sim.run(30.0)
         report[f"{numerics}/threads={threads}"] = digest(sim)
 sim = ns.compile(network(seed=7), quiet=True)
