@@ -31,7 +31,7 @@ from neurosim.equations import analyse, sympy_to_tree
 
 from . import plasticity, rings
 from .propagator import evaluate_texts, exact_propagator
-from .rings import csr_rows, take
+from .rings import csr_rows, share, take
 
 
 PARALLEL_MIN_NEURONS = 20000
@@ -431,6 +431,8 @@ def _csr(kb, j, proj):
     if proj.synapse is None:
         w = kb.arg(f"c{j}_w", np.ascontiguousarray(take(proj.weights, order), dtype=kb.dtype))
         kb.meta["projections"][j] = {"weights": w, "order": order}
+        if order is None:
+            share(proj, kb.args[tgt], w=kb.args[w])
     else:
         plasticity.csr_arrays(kb, j, proj, order)
         w = f"sv{j}_w"

@@ -40,15 +40,18 @@ def csr_rows(pre, n_pre):
     return order, ptr
 
 
-def _share(proj, tgt, d):
-    """Let the BuiltProjection's target and delay arrays be views of the kernel's copies (same
-    values, same order), so a large network does not hold its connectivity twice."""
+def share(proj, tgt, d=None, w=None):
+    """Let the BuiltProjection's target, delay and weight arrays be views of the kernel's copies
+    (same synapses, same order), so a large network does not hold its connectivity twice.
+    Weights become the kernel's (float32 unless numerics="float64"), the values it runs with."""
     if proj.post_idx.dtype == tgt.dtype:
         if proj.post_local is proj.post_idx:
             proj.post_local = tgt
         proj.post_idx = tgt
-    if proj.delay_steps.dtype == d.dtype:
+    if d is not None and proj.delay_steps.dtype == d.dtype:
         proj.delay_steps = d
+    if w is not None and proj.weights.strides[0] != 0:      # uniform weights are stored once
+        proj.weights = w
 
 
 def allocate(kb, lengths):
@@ -94,7 +97,7 @@ def propagate(kb, js, rings):
         w[start:start + n] = take(proj.weights, order)
         d[start:start + n] = take(proj.delay_steps, order)
         if order is None:
-            _share(proj, tgt[start:start + n], d[start:start + n])
+            share(proj, tgt[start:start + n], d[start:start + n], w[start:start + n])
         tab[row] = (slot[proj.pre], ptr_start, rings[(proj.post, proj.receptor)])
         kb.meta["projections"][j] = {"weights": "gp_w", "order": order, "slice": (start, start + n)}
         start, ptr_start = start + n, ptr_start + n_pre + 1
