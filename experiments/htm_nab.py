@@ -6,7 +6,7 @@ temporal memory, anomaly log-likelihood, spatial-anomaly override).  ``recipe="n
 (default) is NAB's ``numenta`` detector with NuPIC's backtracking TM; ``"numentaTM"`` is NAB's
 ``numentaTM`` detector with the BAMI temporal memory.  The scores
 are written as NAB result files ``results/<detector>/<category>/<detector>_<series>.csv``
-(``timestamp,value,anomaly_score,label``) that NAB's own scorer reads, and scored here with
+(``timestamp,value,anomaly_score,raw_score,label``) that NAB's own scorer reads, and scored here with
 :mod:`neurosim.models.htm.nab` (one threshold per profile optimised over the corpus,
 normalised so that the null detector scores 0 and the perfect one 100).  ``quick`` runs a
 4-series subset; its scores are normalised over that subset and are not comparable with the
@@ -80,9 +80,9 @@ def run(out_dir, backend="numba", quick=False, nab_root=None, files=None, proces
     detected = run_detector(files, nab_root, processes, recipe)
     wall_detect = time.perf_counter() - t0
     results_dir = os.path.join(out_dir, "results")
-    for rel, (ts, values, scores, _, _) in detected.items():
+    for rel, (ts, values, scores, raw_scores, _) in detected.items():
         labels = nab.labels_from_windows(len(ts), nab.window_indices(ts, windows[rel]))
-        nab.write_nab_result(results_dir, DETECTOR, rel, ts, values, scores, labels)
+        nab.write_nab_result(results_dir, DETECTOR, rel, ts, values, scores, labels, raw=raw_scores)
     final = nab.score_corpus({rel: (d[0], d[2]) for rel, d in detected.items()}, windows, profiles)
     raw = nab.score_corpus({rel: (d[0], d[3]) for rel, d in detected.items()}, windows, profiles)
     wall = time.perf_counter() - t0

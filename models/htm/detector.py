@@ -15,6 +15,8 @@ Shared by both:
 
 * value: random distributed scalar encoder, 400 bits, 21 active, resolution
   max(0.001, range / 130) where the range is the file's [min, max] padded by 20 % each side;
+  ``"numenta"`` uses NuPIC's RDSE (:class:`.encoders.NupicRDSE`, bucket codes grown one
+  neighbour at a time, offset = the first value), ``"numentaTM"`` the hashing :class:`.encoders.RDSE`;
 * timestamp: time of day, 21 bits, radius 9.49 h;
 * spatial pooler: 2048 columns, 40 active, potentialPct 0.8, synPermConnected 0.2,
   increments 0.003 / 0.0005, no boosting, learning throughout;
@@ -22,7 +24,9 @@ Shared by both:
   synapses, initial permanence 0.24, +0.04 / -0.008, predicted-segment decrement 0.001,
   128 segments x 128 synapses;
 * anomaly likelihood with learningPeriod = probationary period / 2, estimationSamples = the rest,
-  re-estimated every 100 records; the score is its log-likelihood;
+  re-estimated every 100 records, with NuPIC 0.5.6's one-sided Gaussian tail P(sample > x) (the
+  version that produced NAB's published ``numenta`` / ``numentaTM`` results; ``two_sided=True``
+  is NuPIC >= 0.6.0); the score is its log-likelihood;
 * a value more than 5 % of the range seen so far outside that range scores 1 ("spatial anomaly").
 
 Any temporal memory with ``compute(active_columns, learn)`` and an ``anomaly`` attribute can be
@@ -32,7 +36,7 @@ import math
 
 import numpy as np
 
-from .encoders import RDSE, DateEncoder, concatenate
+from .encoders import RDSE, DateEncoder, NupicRDSE, concatenate
 from .backtracking_tm import NUPIC_CPP_TM_PARAMS, BacktrackingTM
 from .nab import AnomalyLikelihood
 from .spatial_pooler import SpatialPooler
@@ -50,11 +54,12 @@ NAB_TM_PARAMS = {
                initialPermanence=0.24, connectedPermanence=0.5, permanenceIncrement=0.04,
                permanenceDecrement=0.008, predictedSegmentDecrement=0.001, maxSegmentsPerCell=128,
                maxSynapsesPerSegment=128, seed=1960),
-    "likelihood": {"reestimationPeriod": 100},
+    "likelihood": {"reestimationPeriod": 100, "two_sided": False},
     "spatial_tolerance": 0.05,
     "tm_impl": "tm",
 }
-NAB_PARAMS = {**NAB_TM_PARAMS, "tm": dict(NUPIC_CPP_TM_PARAMS), "tm_impl": "backtracking"}
+NAB_PARAMS = {**NAB_TM_PARAMS, "value": {**NAB_TM_PARAMS["value"], "encoder": "nupic"},
+              "tm": dict(NUPIC_CPP_TM_PARAMS), "tm_impl": "backtracking"}
 DETECTORS = {"numenta": NAB_PARAMS, "numentaTM": NAB_TM_PARAMS}
 
 
@@ -68,7 +73,10 @@ class HTMAnomalyDetector:
         if lo == hi:
             hi = lo + 1
         resolution = max(vp["minResolution"], (hi - lo) / vp["numBuckets"])
-        self.value_encoder = RDSE(vp["size"], activeBits=vp["activeBits"], resolution=resolution, seed=vp["seed"])
+        if vp.get("encoder") == "nupic":
+            self.value_encoder = NupicRDSE(resolution, w=vp["activeBits"], n=vp["size"], seed=vp["seed"])
+        else:
+            self.value_encoder = RDSE(vp["size"], activeBits=vp["activeBits"], resolution=resolution, seed=vp["seed"])
         self.time_encoder = DateEncoder(**p["time"])
         self.sizes = [self.value_encoder.size, self.time_encoder.size]
         self.sp = SpatialPooler(inputDimensions=(sum(self.sizes),), potentialRadius=sum(self.sizes), **p["sp"])

@@ -11,13 +11,16 @@ Every encoder has ``size`` and ``encode(value)``, which returns the active bits 
 * :class:`RDSE` hashes with a 64-bit mixer (splitmix64) instead of MurmurHash3, so the bits
   differ from htm.core's, while the properties (neighbouring buckets share ``activeBits - 1``
   hash draws, far buckets overlap only by chance) are the same.
+
+:class:`NupicRDSE` is NuPIC's older RDSE (``nupic/encoders/random_distributed_scalar.py``), which
+builds bucket codes one neighbour at a time under overlap rules (NAB's ``numenta`` detector).
 """
 import datetime
 import math
 
 import numpy as np
 
-__all__ = ["ScalarEncoder", "RDSE", "DateEncoder", "MultiEncoder", "concatenate"]
+__all__ = ["ScalarEncoder", "RDSE", "NupicRDSE", "DateEncoder", "MultiEncoder", "concatenate"]
 
 
 def _round_half_up(x):
@@ -168,6 +171,87 @@ class RDSE:
         keys = (np.arange(b, b + self.activeBits, dtype=np.int64).astype(np.uint64)
                 ^ np.uint64(self.seed << 32))
         return _sparse(_splitmix64(keys) % np.uint64(self.size))
+
+
+class NupicRDSE:
+    """NuPIC's random distributed scalar encoder (``nupic.encoders.random_distributed_scalar``,
+    the value encoder of NAB's ``numenta`` detector), whose bucket codes are built as buckets are
+    first needed rather than hashed:
+
+    * bucket ``maxBuckets // 2 + round_half_away((x - offset) / resolution)``, clipped to
+      [0, maxBuckets - 1]; ``offset`` is the first value encoded unless given;
+    * the middle bucket gets ``w`` distinct random bits; a new bucket next to the lowest / highest
+      existing one copies that neighbour's code and replaces its bit number ``index % w`` with a
+      random bit that is not in the neighbour's code, redrawn until the code overlaps every
+      existing bucket ``j`` by exactly ``w - |index - j|`` bits when ``|index - j| < w`` and by at
+      most ``maxOverlap`` (2) bits otherwise.  Buckets further out are created one by one.
+
+    So neighbouring buckets always share ``w - 1`` bits and distant ones at most 2 (the hashing
+    :class:`RDSE` can lose bits to collisions and lets distant buckets overlap by chance).  The
+    random bits come from numpy's generator, not NuPIC's, so the codes differ from NuPIC's.
+    """
+
+    def __init__(self, resolution, w=21, n=400, offset=None, seed=42, maxBuckets=1000, maxOverlap=2):
+        if w <= 0 or w % 2 == 0:
+            raise ValueError("w must be an odd positive integer")
+        if resolution <= 0:
+            raise ValueError("resolution must be positive")
+        if n <= 6 * w:
+            raise ValueError("n must be greater than 6 w")
+        self.resolution, self.w, self.n, self.size = float(resolution), int(w), int(n), int(n)
+        self.activeBits = self.w
+        self.maxBuckets, self.maxOverlap = int(maxBuckets), int(maxOverlap)
+        self.offset = None if offset is None else float(offset)
+        self._rng = np.random.default_rng(seed)
+        self.minIndex = self.maxIndex = self.maxBuckets // 2
+        self.bucketMap = {self.minIndex: self._rng.permutation(self.n)[:self.w].astype(np.int64)}
+        self.numTries = 0
+
+    def bucket(self, value):
+        value = float(value)
+        if math.isnan(value):
+            return None
+        if self.offset is None:
+            self.offset = value
+        q = (value - self.offset) / self.resolution
+        steps = int(math.floor(abs(q) + 0.5)) * (1 if q >= 0 else -1)     # Python 2 round()
+        return min(max(self.maxBuckets // 2 + steps, 0), self.maxBuckets - 1)
+
+    def _overlap_ok(self, code, index):
+        bits = set(code.tolist())
+        for j, other in self.bucketMap.items():
+            overlap = sum(1 for b in other.tolist() if b in bits)
+            d = abs(index - j)
+            if (overlap != self.w - d) if d < self.w else (overlap > self.maxOverlap):
+                return False
+        return True
+
+    def _new_code(self, index, new_index):
+        base = self.bucketMap[index]
+        code = base.copy()
+        taken = set(base.tolist())
+        while True:
+            bit = int(self._rng.integers(self.n))
+            code[new_index % self.w] = bit
+            if bit not in taken and self._overlap_ok(code, new_index):
+                return code
+            self.numTries += 1
+
+    def _create(self, index):
+        while index < self.minIndex:
+            self.bucketMap[self.minIndex - 1] = self._new_code(self.minIndex, self.minIndex - 1)
+            self.minIndex -= 1
+        while index > self.maxIndex:
+            self.bucketMap[self.maxIndex + 1] = self._new_code(self.maxIndex, self.maxIndex + 1)
+            self.maxIndex += 1
+
+    def encode(self, value):
+        b = self.bucket(value)
+        if b is None:
+            return np.zeros(0, dtype=np.int64)
+        if b not in self.bucketMap:
+            self._create(b)
+        return np.sort(self.bucketMap[b])
 
 
 class DateEncoder:

@@ -18,9 +18,10 @@ Scoring follows ``numenta/NAB`` (``nab/sweeper.py``, ``optimizer.py``, ``scorer.
 :class:`AnomalyLikelihood` is NuPIC's / htm.core's ``anomaly_likelihood.py`` algorithm: raw
 anomaly scores averaged over 10 steps are modelled as a Gaussian re-estimated every
 ``reestimationPeriod`` steps from the recent history (after skipping ``learningPeriod``
-records); the likelihood is 1 - the Gaussian's two-sided tail probability, 0.5 during the first
-``learningPeriod + estimationSamples`` steps; repeated "red" tail values (< 1e-5) are softened to
-1e-3.  NAB detectors report ``computeLogLikelihood(likelihood)``.
+records); the likelihood is 1 - the Gaussian's tail probability (two-sided as NuPIC >= 0.6.0, or
+``two_sided=False``: P(sample > x) as NuPIC 0.5.6, which produced NAB's published ``numenta``
+results), 0.5 during the first ``learningPeriod + estimationSamples`` steps; repeated "red" tail
+values (< 1e-5) are softened to 1e-3.  NAB detectors report ``computeLogLikelihood(likelihood)``.
 """
 import csv
 import math
@@ -177,9 +178,10 @@ def score_corpus(results, windows, profiles, probation_percent=PROBATION_PERCENT
     return out
 
 
-def write_nab_result(results_dir, detector, relpath, timestamps, values, scores, labels):
+def write_nab_result(results_dir, detector, relpath, timestamps, values, scores, labels, raw=None):
     """Write ``results_dir/<detector>/<category>/<detector>_<series>.csv`` in NAB's format
-    (``timestamp,value,anomaly_score,label``) so NAB's own scorer can read it."""
+    (``timestamp,value,anomaly_score,label``, or ``timestamp,value,anomaly_score,raw_score,label``
+    with ``raw`` as NAB's ``numenta`` detector writes) so NAB's own scorer can read it."""
     category, name = relpath.split("/")
     folder = os.path.join(results_dir, detector, category)
     os.makedirs(folder, exist_ok=True)
@@ -187,18 +189,26 @@ def write_nab_result(results_dir, detector, relpath, timestamps, values, scores,
     ts = np.asarray(timestamps).astype("datetime64[s]").astype(str)
     with open(path, "w", newline="") as handle:
         out = csv.writer(handle)
-        out.writerow(["timestamp", "value", "anomaly_score", "label"])
-        for t, v, s, lab in zip(ts, values, scores, labels):
-            out.writerow([t.replace("T", " "), repr(float(v)), repr(float(s)), int(lab)])
+        out.writerow(["timestamp", "value", "anomaly_score"] + ([] if raw is None else ["raw_score"]) + ["label"])
+        for k, (t, v, s, lab) in enumerate(zip(ts, values, scores, labels)):
+            extra = [] if raw is None else [repr(float(raw[k]))]
+            out.writerow([t.replace("T", " "), repr(float(v)), repr(float(s))] + extra + [int(lab)])
     return path
 
 
 # ------------------------------------------------------------------- anomaly likelihood
-def _tail(x, mean, stdev):
-    """Two-sided Gaussian tail (NuPIC ``tailProbability``; its erfc(z / 1.4142) kept)."""
+def _tail(x, mean, stdev, two_sided=True):
+    """Gaussian tail of ``x`` (NuPIC ``tailProbability`` / ``normalProbability``; its
+    erfc(z / 1.4142) kept).  ``two_sided`` (NuPIC >= 0.6.0): Q(|x - mean| / stdev), a value below
+    the mean is as unusual as one the same distance above it.  Otherwise (NuPIC <= 0.5.7, the
+    version of NAB's published ``numenta`` results): P(sample > x), i.e. 1 - Q for x < mean, so
+    scores below the mean are never unusual."""
     if np.ndim(x) == 0:
-        return 0.5 * math.erfc(abs(float(x) - mean) / stdev / 1.4142)
-    return 0.5 * erfc(np.abs(np.asarray(x, float) - mean) / stdev / 1.4142)
+        q = 0.5 * math.erfc(abs(float(x) - mean) / stdev / 1.4142)
+        return q if (two_sided or float(x) >= mean) else 1.0 - q
+    x = np.asarray(x, float)
+    q = 0.5 * erfc(np.abs(x - mean) / stdev / 1.4142)
+    return q if two_sided else np.where(x < mean, 1.0 - q, q)
 
 
 class AnomalyLikelihood:
@@ -206,7 +216,8 @@ class AnomalyLikelihood:
     WINDOW = 10
 
     def __init__(self, learningPeriod=288, estimationSamples=100, historicWindowSize=8640,
-                 reestimationPeriod=100):
+                 reestimationPeriod=100, two_sided=True):
+        self.two_sided = bool(two_sided)
         if historicWindowSize < estimationSamples:
             raise ValueError("estimationSamples exceeds historicWindowSize")
         self.learningPeriod, self.reestimationPeriod = int(learningPeriod), int(reestimationPeriod)
@@ -236,11 +247,11 @@ class AnomalyLikelihood:
             mean, var = float(np.mean(avg[skip:])), float(np.var(avg[skip:]))
             mean, var = max(mean, 0.03), max(var, 0.0003)
             dist = {"mean": mean, "stdev": math.sqrt(var)}
-            if np.var(hist[skip:, 0]) < 1.5e-5:                   # flat metric: not anomalous
-                dist = {"mean": mean, "stdev": 1e3}
+            if np.var(hist[skip:, 0]) < 1.5e-5:                   # flat metric: null distribution
+                dist = {"mean": 0.5, "stdev": 1e3}
         self.distribution = dist
         self._recent = deque(scores[-self.WINDOW:].tolist(), maxlen=self.WINDOW)
-        self._recent_likelihoods = list(_tail(avg[-self.WINDOW:], dist["mean"], dist["stdev"]))
+        self._recent_likelihoods = list(_tail(avg[-self.WINDOW:], dist["mean"], dist["stdev"], self.two_sided))
 
     def anomalyProbability(self, value, anomalyScore, timestamp=None):
         """Likelihood in [0, 1] that the current raw anomaly score is unusual."""
@@ -251,7 +262,7 @@ class AnomalyLikelihood:
                 self._estimate()
             self._recent.append(float(anomalyScore))
             avg = sum(self._recent) / len(self._recent)
-            tail = float(_tail(avg, self.distribution["mean"], self.distribution["stdev"]))
+            tail = float(_tail(avg, self.distribution["mean"], self.distribution["stdev"], self.two_sided))
             prev = self._recent_likelihoods[-1] if self._recent_likelihoods else 1.0
             filtered = tail if (tail > self.RED or prev > self.RED) else self.YELLOW
             self._recent_likelihoods = (self._recent_likelihoods + [tail])[-self.WINDOW:]

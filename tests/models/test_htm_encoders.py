@@ -4,7 +4,7 @@ import datetime
 import numpy as np
 import pytest
 
-from neurosim.models.htm.encoders import RDSE, DateEncoder, MultiEncoder, ScalarEncoder
+from neurosim.models.htm.encoders import RDSE, DateEncoder, MultiEncoder, NupicRDSE, ScalarEncoder
 from neurosim.models.htm.sdr import overlap
 
 
@@ -120,3 +120,41 @@ def test_multi_encoder_concatenates():
     bits = multi.encode({"x": 10, "t": 0})
     assert multi.size == 34 and len(bits) == 8
     assert np.array_equal(bits[:5], np.arange(15, 20)) and np.array_equal(bits[5:], 20 + np.arange(3))
+
+
+def test_nupic_rdse():
+    """NuPIC's RDSE: the cases of NuPIC's own ``random_distributed_scalar_test.py``
+    (testEncoding, testMapBucketIndexToNonZeroBits, testOffset) and its overlap rules."""
+    enc = NupicRDSE(1.0, w=23, n=500, offset=0.0)
+    e0 = enc.encode(-0.1)
+    assert len(e0) == 23 and enc.bucket(0.0) == 500 and len(enc.bucketMap) == 1
+    e1 = enc.encode(1.0)
+    assert len(enc.bucketMap) == 2 and len(e1) == 23 and overlap(e0, e1) == 22
+    e25 = enc.encode(25.0)
+    assert len(enc.bucketMap) > 23 and len(e25) == 23 and overlap(e0, e25) < 4
+    assert np.array_equal(e0, enc.encode(-0.1)) and np.array_equal(e1, enc.encode(1.0))
+    assert enc.bucket(0.5) == 501 and enc.bucket(-0.5) == 499        # Python 2 round(): half away from 0
+    # every pair of buckets: exactly w - d shared bits within w, at most 2 beyond
+    enc = NupicRDSE(1.0, w=11, n=150, seed=5)
+    for v in range(-30, 31):
+        enc.encode(float(v))
+    keys = sorted(enc.bucketMap)
+    assert len(keys) == 61
+    for a in keys:
+        for b in keys:
+            d, o = abs(a - b), overlap(enc.bucketMap[a], enc.bucketMap[b])
+            assert o == 11 - d if d < 11 else o <= 2
+    # clipping to [0, maxBuckets - 1]
+    small = NupicRDSE(1.0, w=11, n=150, maxBuckets=10)
+    small.encode(0.0)
+    assert small.bucket(-8) == 0 and small.bucket(23) == 9
+    assert np.array_equal(small.encode(23.0), small.encode(6)) and np.array_equal(small.encode(-8), small.encode(-7))
+    assert len(small.bucketMap) == 10
+    # the first value is the offset unless one is given
+    assert NupicRDSE(1.0).bucket(23.0) == 500 and NupicRDSE(1.0, offset=25.0).offset == 25.0
+    with pytest.raises(ValueError):
+        NupicRDSE(1.0, n=int(5.9 * 21))
+    with pytest.raises(ValueError):
+        NupicRDSE(1.0, w=-1)
+    with pytest.raises(ValueError):
+        NupicRDSE(-2)

@@ -55,6 +55,7 @@ def test_nab_quick(tmp_path):
     path = tmp_path / "results" / "neurosimHTM" / "realTraffic" / "neurosimHTM_speed_7578.csv"
     with open(path) as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == ["timestamp", "value", "anomaly_score", "label"] and len(rows) == 1128
-    assert all(0.0 <= float(r[2]) <= 1.0 for r in rows[1:]) and {r[3] for r in rows[1:]} == {"0", "1"}
+    assert rows[0] == ["timestamp", "value", "anomaly_score", "raw_score", "label"] and len(rows) == 1128
+    assert all(0.0 <= float(r[2]) <= 1.0 and 0.0 <= float(r[3]) <= 1.0 for r in rows[1:])
+    assert {r[4] for r in rows[1:]} == {"0", "1"}
     assert (tmp_path / "scores.png").stat().st_size > 1000 and (tmp_path / "example.png").stat().st_size > 1000

@@ -166,3 +166,25 @@ def test_anomaly_likelihood():
     flat = nab.AnomalyLikelihood(learningPeriod=10, estimationSamples=50)
     res = [flat.anomalyProbability(5.0, 1.0 if i == 80 else 0.0) for i in range(100)]
     assert max(res) < 0.6
+
+
+def test_anomaly_likelihood_tail_versions():
+    """NuPIC 0.5.6 (NAB's published ``numenta`` results): the tail is P(sample > x), so a raw
+    score below the mean is not unusual; NuPIC >= 0.6.0 uses the two-sided tail.  With an all-zero
+    history the Gaussian is clamped to mean 0.03, variance 0.0003, so a raw score of 0 gives
+    likelihood Q(sqrt(3)) = 0.04163 (log score 0.00185, as NAB's result files show for such rows,
+    e.g. ``numenta_rds_cpu_utilization_e47b3b.csv`` row 604) or 1 - Q(sqrt(3)) two-sided."""
+    rng = np.random.default_rng(3)
+    for two_sided, expected in ((False, 0.041631), (True, 1 - 0.041631)):      # erfc(z / 1.4142) kept
+        al = nab.AnomalyLikelihood(learningPeriod=10, estimationSamples=10, two_sided=two_sided)
+        out = [al.anomalyProbability(rng.normal(), 0.0) for _ in range(21)]
+        assert out[:20] == [0.5] * 20
+        assert out[20] == pytest.approx(expected, abs=1e-6)
+    al = nab.AnomalyLikelihood(learningPeriod=10, estimationSamples=10, two_sided=False)
+    for _ in range(20):
+        al.anomalyProbability(rng.normal(), 0.0)
+    assert nab.AnomalyLikelihood.computeLogLikelihood(al.anomalyProbability(0.0, 0.0)) == pytest.approx(0.00185, abs=1e-5)
+    # a flat metric gets NuPIC's null distribution (mean 0.5, stdev 1000): likelihood ~0.5
+    flat = nab.AnomalyLikelihood(learningPeriod=10, estimationSamples=10, two_sided=False)
+    res = [flat.anomalyProbability(5.0, 1.0) for _ in range(21)]
+    assert res[20] == pytest.approx(0.5 + 0.5 / 1e3 / math.sqrt(2 * math.pi), abs=1e-6)
