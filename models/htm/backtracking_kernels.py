@@ -7,27 +7,24 @@ counters, bound as ``s = c.scalars[0]`` and used as ``s.name``.  A cell list is 
 count (``c.ia[:s.n_ia]``): ``i`` inference, ``l`` learning, ``b`` backup, ``c`` candidate, then
 ``a`` active / ``p`` predicted, ``1`` the previous step.  Segments are ids into a pool (rows of
 ``S`` synapse slots in ``syn_pre`` / ``syn_perm``); a cell's outgoing synapses are linked through
-``head`` / ``nxt`` / ``prv`` (synapse id = seg * S + slot).
+``head`` / ``nxt`` / ``prv`` (synapse id = seg * S + slot), NuPIC's "ghosts" through ``ghead``;
+storage and the segment update are in :mod:`.backtracking_synapses`.
 """
 import numpy as np
 from numba import njit
+
+from .backtracking_synapses import TIERS, adapt, duty_cycle, mark, mark_presynaptic, release
 
 __all__ = ["compute", "STATE_FIELDS"]
 
 # the fields of the state (:class:`.backtracking_tm.CellsState`), here so that a change of layout
 # also changes this file and so recompiles the cached kernels
-STATE_FIELDS = ("scalars", "rng", "syn_pre", "syn_perm", "seg_nsyn", "seg_cell", "seg_pos", "seg_seq",
+STATE_FIELDS = ("scalars", "rng", "syn_pre", "syn_perm", "syn_lnk", "ghead", "scr", "scrf", "seg_nsyn", "seg_cell", "seg_pos", "seg_seq",
                 "seg_posact", "seg_dcit", "seg_dc", "free_ids", "nxt", "prv", "act_all", "act_con",
                 "touched", "cell_segs", "cell_nseg", "head", "mask", "mask2", "cmask", "best_act",
                 "best_cell", "best_pos", "best_seg", "ia", "ip", "ip1", "ba", "bp", "ca", "cp", "la",
                 "la1", "lp", "lp1", "conf", "cconf", "ipat", "ipat_n", "lpat", "lpat_n", "upd_cell",
                 "upd_seg", "upd_ts", "upd_n", "upd_src", "src", "cand")
-
-# NuPIC's segment duty cycle: moving-average rate ``_ALPHAS[t]`` once more than ``_TIERS[t]``
-# learning iterations have passed
-_TIERS = np.array([0, 100, 320, 1000, 3200, 10000, 32000, 100000, 320000], dtype=np.int64)
-_ALPHAS = np.array([0.0, 0.0032, 0.0010, 0.00032, 0.00010, 0.000032, 0.000010, 0.0000032, 0.0000010])
-
 
 # ---- helpers -------------------------------------------------------------------------------
 @njit(cache=True)
@@ -38,37 +35,12 @@ def copy_cells(dst, src, n):
 
 
 @njit(cache=True)
-def mark(mask, idx, n, value):
-    """``mask[idx[:n]] = value``."""
-    for k in range(n):
-        mask[idx[k]] = value
-
-
-@njit(cache=True)
-def mark_presynaptic(c, seg, value):
-    """``mask2`` of the presynaptic cells of ``seg`` (none for seg < 0) set to ``value``."""
-    if seg >= 0:
-        for slot in range(c.scalars[0].S):
-            if c.syn_pre[seg, slot] >= 0:
-                c.mask2[c.syn_pre[seg, slot]] = value
-
-
-@njit(cache=True)
 def start_cells(c, dst, cols, ncol):
     """Writes the start cells (cell 0) of the ``ncol`` columns ``cols`` into ``dst``; returns ncol."""
     cpc = c.scalars[0].cpc
     for k in range(ncol):
         dst[k] = cols[k] * cpc
     return ncol
-
-
-@njit(cache=True)
-def first_free(row):
-    """Index of the first free (negative) entry of ``row``."""
-    k = 0
-    while row[k] >= 0:
-        k += 1
-    return k
 
 
 @njit(cache=True)
@@ -82,104 +54,12 @@ def rand_below(c, n):
     return np.int64((x * np.uint64(2685821657736338717)) >> np.uint64(11)) % n
 
 
-# ---- storage -------------------------------------------------------------------------------
-@njit(cache=True)
-def add_syn(c, seg, pre, perm):
-    """New synapse from cell ``pre`` in the first free slot of ``seg``."""
-    s = c.scalars[0]
-    slot = first_free(c.syn_pre[seg])
-    c.syn_pre[seg, slot] = pre
-    c.syn_perm[seg, slot] = perm
-    sid = seg * s.S + slot
-    first = c.head[pre]
-    c.nxt[sid] = first
-    c.prv[sid] = -1
-    if first >= 0:
-        c.prv[first] = sid
-    c.head[pre] = sid
-    c.seg_nsyn[seg] += 1
-
-
-@njit(cache=True)
-def remove_syn(c, seg, slot):
-    """Frees synapse ``slot`` of ``seg`` (and unlinks it from its presynaptic cell)."""
-    s = c.scalars[0]
-    sid = seg * s.S + slot
-    pre = c.syn_pre[seg, slot]
-    if c.prv[sid] >= 0:
-        c.nxt[c.prv[sid]] = c.nxt[sid]
-    else:
-        c.head[pre] = c.nxt[sid]
-    if c.nxt[sid] >= 0:
-        c.prv[c.nxt[sid]] = c.prv[sid]
-    c.syn_pre[seg, slot] = -1
-    c.seg_nsyn[seg] -= 1
-
-
-@njit(cache=True)
-def release(c, seg):
-    """Removes segment ``seg`` and its synapses; its id goes back to the pool."""
-    s = c.scalars[0]
-    for slot in range(s.S):
-        if c.syn_pre[seg, slot] >= 0:
-            remove_syn(c, seg, slot)
-    cell = c.seg_cell[seg]
-    c.cell_segs[cell, c.seg_pos[seg]] = -1
-    c.cell_nseg[cell] -= 1
-    c.seg_cell[seg] = -1
-    c.free_ids[s.nfree] = seg
-    s.nfree += 1
-    for u in range(s.n_upd):              # pending updates of a removed segment are void
-        if c.upd_seg[u] == seg:
-            c.upd_seg[u] = -2
-
-
-@njit(cache=True)
-def new_segment(c, cell, seq):
-    """New empty segment on ``cell`` (``seq``: a sequence segment); returns its id."""
-    s = c.scalars[0]
-    if s.nfree > 0:
-        s.nfree -= 1
-        seg = c.free_ids[s.nfree]
-    else:
-        seg = s.hw
-        s.hw += 1
-    pos = first_free(c.cell_segs[cell])
-    c.cell_segs[cell, pos] = seg
-    c.cell_nseg[cell] += 1
-    c.seg_cell[seg], c.seg_pos[seg], c.seg_seq[seg] = cell, pos, seq
-    c.seg_posact[seg] = 1
-    c.seg_dc[seg] = 1.0 / s.n_lrn
-    c.seg_dcit[seg] = s.n_lrn
-    return seg
-
-
-@njit(cache=True)
-def duty_cycle(c, seg, active):
-    """Segment duty cycle (NuPIC's tiered moving average), updated to the current iteration."""
-    it = c.scalars[0].n_lrn
-    if it <= _TIERS[1]:
-        dc = c.seg_posact[seg] / it
-    else:
-        age = it - c.seg_dcit[seg]
-        if age == 0 and not active:
-            return c.seg_dc[seg]
-        alpha = 0.0
-        for t in range(len(_TIERS) - 1, 0, -1):
-            if it > _TIERS[t]:
-                alpha = _ALPHAS[t]
-                break
-        dc = (1.0 - alpha) ** age * c.seg_dc[seg]
-        if active:
-            dc += alpha
-    c.seg_dc[seg], c.seg_dcit[seg] = dc, it
-    return dc
-
-
 # ---- dendritic activity --------------------------------------------------------------------
 @njit(cache=True)
-def propagate(c, cells, n):
-    """Active synapse counts (any permanence / connected) of every segment reached by ``cells``."""
+def propagate(c, cells, n, ghost_all, ghost_con):
+    """Active synapse counts (any permanence / connected) of every segment reached by ``cells``;
+    ghost synapses (:mod:`.backtracking_synapses`) count in ``act_all`` if ``ghost_all`` and in
+    ``act_con`` if ``ghost_con``."""
     s = c.scalars[0]
     for k in range(s.ntouched):
         seg = c.touched[k]
@@ -191,13 +71,27 @@ def propagate(c, cells, n):
         sid = c.head[cells[k]]
         while sid >= 0:
             seg = sid // S
-            if c.act_all[seg] == 0:
+            if c.act_all[seg] == 0 and c.act_con[seg] == 0:
                 c.touched[s.ntouched] = seg
                 s.ntouched += 1
             c.act_all[seg] += 1
             if c.syn_perm[seg, sid - seg * S] >= s.conn:
                 c.act_con[seg] += 1
             sid = c.nxt[sid]
+        if ghost_all or ghost_con:
+            sid = c.ghead[cells[k]]
+            while sid >= 0:
+                seg = sid // S
+                con = c.syn_perm[seg, sid - seg * S] >= s.conn
+                if ghost_all or (con and ghost_con):
+                    if c.act_all[seg] == 0 and c.act_con[seg] == 0:
+                        c.touched[s.ntouched] = seg
+                        s.ntouched += 1
+                    if ghost_all:
+                        c.act_all[seg] += 1
+                    if con and ghost_con:
+                        c.act_con[seg] += 1
+                sid = c.nxt[sid]
 
 
 @njit(cache=True)
@@ -260,7 +154,7 @@ def infer_phase2(c):
     """Column confidence and predicted cells from the active cells; True if at least half the
     average input density of columns is predicted."""
     s = c.scalars[0]
-    propagate(c, c.ia, s.n_ia)
+    propagate(c, c.ia, s.n_ia, False, True)
     c.conf[:] = 0
     s.n_ip = 0
     thr = s.act_thr
@@ -383,53 +277,6 @@ def compute_update(c, cell, seg, state, nstate):
 
 
 @njit(cache=True)
-def adapt(c, cell, seg, src, nsrc):
-    """Apply an update: reinforce / create ``seg`` (-1: new sequence segment on ``cell``)."""
-    s = c.scalars[0]
-    if seg < 0:
-        seg = new_segment(c, cell, True)
-        for k in range(nsrc):
-            add_syn(c, seg, src[k], s.init_perm)
-        return
-    if c.seg_cell[seg] < 0:
-        return
-    c.seg_posact[seg] += 1
-    duty_cycle(c, seg, True)
-    mark(c.mask2, src, nsrc, 1)                      # 1: new source, 2: existing synapse
-    n_active = 0
-    for slot in range(s.S):
-        p = c.syn_pre[seg, slot]
-        if p < 0:
-            continue
-        if c.mask2[p]:
-            c.syn_perm[seg, slot] = min(c.syn_perm[seg, slot] + s.inc, s.pmax)
-            c.mask2[p] = 2
-            n_active += 1
-        else:
-            v = c.syn_perm[seg, slot] - s.dec
-            c.syn_perm[seg, slot] = v
-            if v <= 0:
-                remove_syn(c, seg, slot)
-    excess = nsrc - n_active + c.seg_nsyn[seg] - s.S
-    for _ in range(excess):                          # free the weakest, inactive ones first
-        best, bslot = 1e9, -1
-        for slot in range(s.S):
-            p = c.syn_pre[seg, slot]
-            if p < 0:
-                continue
-            key = c.syn_perm[seg, slot] + (s.pmax if c.mask2[p] == 2 else 0.0)
-            if bslot < 0 or key < best or (key == best and p < c.syn_pre[seg, bslot]):
-                best, bslot = key, slot
-        remove_syn(c, seg, bslot)
-    for k in range(nsrc):
-        if c.mask2[src[k]] == 1:
-            add_syn(c, seg, src[k], s.init_perm)
-        c.mask2[src[k]] = 0
-    if c.seg_nsyn[seg] == 0:
-        release(c, seg)
-
-
-@njit(cache=True)
 def cell_for_new_segment(c, col):
     """A random non-start cell of ``col`` with room for a segment; if none, the cell of the
     column's segment with the lowest duty cycle, which is removed."""
@@ -467,7 +314,7 @@ def learn_phase1(c, pat, read_only):
     s.n_la = 0
     mark(c.mask, c.lp1, s.n_lp1, 1)
     if not read_only:
-        propagate(c, c.la1, s.n_la1)
+        propagate(c, c.la1, s.n_la1, True, True)
         mark(c.cmask, cols, ncol, 1)
         best_matching(c, s.min_thr, True)
     unpredicted = 0
@@ -505,7 +352,7 @@ def learn_phase2(c, read_only):
     """Learning predictions: per column the best segment reached by the learning cells; its
     update is queued (unless ``read_only``) for the next step."""
     s = c.scalars[0]
-    propagate(c, c.la, s.n_la)
+    propagate(c, c.la, s.n_la, False, False)
     best_matching(c, s.act_thr, False)
     s.n_lp = 0
     for k in range(s.ntouched):
@@ -606,7 +453,7 @@ def compute(c, cols, learn):
     anomaly = 0.0 if ncol == 0 else (ncol - hits) / ncol
     if learn:
         s.n_lrn += 1
-        for t in _TIERS:
+        for t in TIERS:
             if t == s.n_lrn:
                 for seg in range(s.hw):
                     if c.seg_cell[seg] >= 0:
