@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-from neurosim.errors import SimulationDivergedError, ValidationError
+from neurosim.errors import SimulationDivergedError, UnsupportedFeatureError, ValidationError
 from neurosim.random import resolve_values
 from neurosim.results import Results
 
@@ -30,6 +30,27 @@ def choose_threading_layer():
     except ValueError:
         pass
     numba.config.THREADING_LAYER = "workqueue" if "nest" in sys.modules else "default"
+
+
+_FORKED = [False]      # set in a child created by fork()
+os.register_at_fork(after_in_child=lambda: _FORKED.__setitem__(0, True))
+
+
+def check_threads_usable():
+    """GNU OpenMP cannot run in a child forked after its threads started: numba then terminates
+    the child ("fork() called from a process already using GNU OpenMP").  Refuse before that."""
+    import numba
+    if not _FORKED[0]:
+        return
+    try:
+        layer = numba.threading_layer()
+    except ValueError:
+        return                              # no threads started before the fork
+    if layer == "omp":
+        raise UnsupportedFeatureError(
+            "numba", "threads > 1 in a process forked after numba's OpenMP threads started",
+            "use threads=1 in forked workers, start them with multiprocessing's 'spawn' method, or "
+            "set NUMBA_THREADING_LAYER=workqueue before the first run")
 
 CHUNK_STEPS = 2000           # steps per kernel call: progress, Ctrl-C and buffer drains happen between
 PROGRESS_DELAY_S = 2.0         # a run shorter than this (wall time, s) shows no progress bar
@@ -220,6 +241,7 @@ class NumbaSimulation:
             raise ValidationError("Simulation", "run", f"duration {duration} ms is shorter than dt = {dt} ms")
         if self._parallel:
             import numba
+            check_threads_usable()
             choose_threading_layer()
             numba.set_num_threads(self.threads)
         self.results._start_segment(self.t)
