@@ -24,75 +24,63 @@ CELL = dict(cm=CM, tau_m=TAU_M, v_rest=-74.0, v_thresh=-54.0, v_reset=-60.0, tau
             e_rev_E=0.0, tau_syn_E=5.0)
 
 
-def build_network(seed=1, record_every=None):
-    """The network and its plastic projection (weights recorded every ``record_every`` ms)."""
+# Song, Miller & Abbott's own set-up (their Methods): tau_m 20 ms, E_L -70 mV, 1000 excitatory
+# inputs (g_max 0.015 g_leak) and 200 fixed inhibitory ones (0.05 g_leak, E_I -70 mV, 10 Hz),
+# tau_e = tau_i = 5 ms, A+ = 0.005, A- = 1.05 A+; smaller steps, so it needs far longer than 100 s
+BRIAN2_EXAMPLE = dict(rate_hz=RATE_HZ, tau_m=TAU_M, v_rest=-74.0, g_max_leak=0.01, a_plus=A_PLUS, n_inh=0)
+SONG = dict(rate_hz=10.0, tau_m=20.0, v_rest=-70.0, g_max_leak=0.015, a_plus=0.005, n_inh=200,
+            inh_rate_hz=10.0, g_inh_leak=0.05)
+
+
+def g_max_of(setup):
+    """g_max (uS) of a set-up: its g_max in units of the leak conductance cm / tau_m."""
+    return setup["g_max_leak"] * CM / setup["tau_m"]
+
+
+def build_network(seed=1, record_every=None, setup=BRIAN2_EXAMPLE):
+    """The network of ``setup`` (Brian2's example by default, or ``SONG``) and its plastic
+    projection (weights recorded every ``record_every`` ms)."""
     import neurosim as ns
+    g_max = g_max_of(setup)
     net = ns.Network(dt=0.1, seed=seed)
-    inputs = net.add(ns.Population(N_INPUTS, ns.SpikeSourcePoisson(rate=RATE_HZ), label="inputs"))
-    neuron = net.add(ns.Population(1, ns.IF_cond_exp(**CELL), label="neuron"))
+    inputs = net.add(ns.Population(N_INPUTS, ns.SpikeSourcePoisson(rate=setup["rate_hz"]), label="inputs"))
+    cell = dict(CELL, tau_m=setup["tau_m"], v_rest=setup["v_rest"])
+    if setup["n_inh"]:
+        inh = net.add(ns.Population(setup["n_inh"], ns.SpikeSourcePoisson(rate=setup["inh_rate_hz"]),
+                                    label="inhibitory"))
+        cell.update(e_rev_I=-70.0, tau_syn_I=5.0)
+    neuron = net.add(ns.Population(1, ns.IF_cond_exp(**cell), label="neuron"))
     neuron.record("spikes")
-    stdp = ns.STDPMechanism(ns.SpikePairRule(tau_plus=TAU, tau_minus=TAU, A_plus=A_PLUS, A_minus=RATIO * A_PLUS),
-                            ns.AdditiveWeightDependence(0.0, G_MAX),
-                            weight=ns.RandomDistribution("uniform", low=0.0, high=G_MAX), delay=0.1)
+    rule = ns.SpikePairRule(tau_plus=TAU, tau_minus=TAU, A_plus=setup["a_plus"], A_minus=RATIO * setup["a_plus"])
+    stdp = ns.STDPMechanism(rule, ns.AdditiveWeightDependence(0.0, g_max),
+                            weight=ns.RandomDistribution("uniform", low=0.0, high=g_max), delay=0.1)
     proj = net.add(ns.Projection(inputs, neuron, ns.AllToAllConnector(), stdp, label="inputs->neuron"))
+    if setup["n_inh"]:
+        g_inh = setup["g_inh_leak"] * CM / setup["tau_m"]
+        net.add(ns.Projection(inh, neuron, ns.AllToAllConnector(), ns.StaticSynapse(weight=g_inh, delay=0.1),
+                              receptor_type="inhibitory"))
     if record_every:
         proj.record("weight", sampling_interval=record_every)
     return net, proj
 
 
-# Song, Miller & Abbott's own set-up (their Methods): tau_m 20 ms, E_L -70 mV, 1000 excitatory
-# inputs (g_max 0.015 g_leak) and 200 fixed inhibitory ones (0.05 g_leak, E_I -70 mV, 10 Hz),
-# tau_e = tau_i = 5 ms, A+ = 0.005, A- = 1.05 A+; smaller steps, so it needs far longer than 100 s
-SONG = dict(rate_hz=10.0, tau_m=20.0, v_rest=-70.0, g_max_leak=0.015, a_plus=0.005, n_inh=200,
-            inh_rate_hz=10.0, g_inh_leak=0.05)
-
-
-def build_song_original(seed=1, record_every=None):
-    """Song et al.'s published network (``SONG``); returns (network, plastic projection, g_max uS)."""
-    import neurosim as ns
-    g_leak = CM / SONG["tau_m"]
-    g_max = SONG["g_max_leak"] * g_leak
-    net = ns.Network(dt=0.1, seed=seed)
-    exc = net.add(ns.Population(N_INPUTS, ns.SpikeSourcePoisson(rate=SONG["rate_hz"]), label="inputs"))
-    inh = net.add(ns.Population(SONG["n_inh"], ns.SpikeSourcePoisson(rate=SONG["inh_rate_hz"]), label="inhibitory"))
-    cell = ns.IF_cond_exp(cm=CM, tau_m=SONG["tau_m"], v_rest=SONG["v_rest"], v_thresh=-54.0, v_reset=-60.0,
-                          tau_refrac=0.0, e_rev_E=0.0, e_rev_I=-70.0, tau_syn_E=5.0, tau_syn_I=5.0)
-    neuron = net.add(ns.Population(1, cell, label="neuron"))
-    neuron.record("spikes")
-    rule = ns.SpikePairRule(tau_plus=TAU, tau_minus=TAU, A_plus=SONG["a_plus"], A_minus=RATIO * SONG["a_plus"])
-    stdp = ns.STDPMechanism(rule, ns.AdditiveWeightDependence(0.0, g_max),
-                            weight=ns.RandomDistribution("uniform", low=0.0, high=g_max), delay=0.1)
-    proj = net.add(ns.Projection(exc, neuron, ns.AllToAllConnector(), stdp, label="inputs->neuron"))
-    net.add(ns.Projection(inh, neuron, ns.AllToAllConnector(),
-                          ns.StaticSynapse(weight=SONG["g_inh_leak"] * g_leak, delay=0.1), receptor_type="inhibitory"))
-    if record_every:
-        proj.record("weight", sampling_interval=record_every)
-    return net, proj, g_max
-
-
 def run_song_original(duration_ms, seed=1, backend="numba"):
     """Song et al.'s set-up: bimodality of the final weights, output rate (Hz), run time (s)."""
-    import neurosim as ns
-    net, proj, g_max = build_song_original(seed)
-    sim = ns.compile(net, backend=backend)
-    t0 = time.perf_counter()
-    results = sim.run(duration_ms)
-    run_s = time.perf_counter() - t0
-    weights = sim.get_weights(proj, format="list")[:, 2] / g_max
-    rate = len(results.spikes("neuron")[0]) / (duration_ms / 1000.0)
-    return {"duration_ms": duration_ms, **bimodality(weights), "output_rate_hz": rate, "run_s": run_s}
+    out = run_neurosim(duration_ms, seed, backend, setup=SONG)
+    return {"duration_ms": duration_ms, **bimodality(out["weights"]), "output_rate_hz": out["rate_hz"],
+            "run_s": out["run_s"]}
 
 
-def run_neurosim(duration_ms, seed=1, backend="numba", record_every=None):
+def run_neurosim(duration_ms, seed=1, backend="numba", record_every=None, setup=BRIAN2_EXAMPLE):
     """Final weights / g_max, output rate (Hz) and wall times."""
     import neurosim as ns
     t0 = time.perf_counter()
-    net, proj = build_network(seed, record_every)
+    net, proj = build_network(seed, record_every, setup)
     sim = ns.compile(net, backend=backend)
     t1 = time.perf_counter()
     results = sim.run(duration_ms)
     t2 = time.perf_counter()
-    weights = sim.get_weights(proj, format="list")[:, 2] / G_MAX
+    weights = sim.get_weights(proj, format="list")[:, 2] / g_max_of(setup)
     rate = len(results.spikes("neuron")[0]) / (duration_ms / 1000.0)
     return {"weights": weights, "rate_hz": rate, "compile_s": t1 - t0, "run_s": t2 - t1, "results": results}
 
