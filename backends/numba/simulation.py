@@ -24,12 +24,17 @@ def choose_threading_layer():
     import numba
     if "NUMBA_THREADING_LAYER" in os.environ or numba.config.THREADING_LAYER not in ("default", "workqueue"):
         return
+    if _started_layer() is None:            # once started, the layer is fixed for this process
+        numba.config.THREADING_LAYER = "workqueue" if "nest" in sys.modules else "default"
+
+
+def _started_layer():
+    """The threading layer numba's threads run on, or None before they start."""
+    import numba
     try:
-        numba.threading_layer()
-        return                              # already started: fixed for this process
+        return numba.threading_layer()
     except ValueError:
-        pass
-    numba.config.THREADING_LAYER = "workqueue" if "nest" in sys.modules else "default"
+        return None
 
 
 _FORKED = [False]      # set in a child created by fork()
@@ -39,18 +44,12 @@ os.register_at_fork(after_in_child=lambda: _FORKED.__setitem__(0, True))
 def check_threads_usable():
     """GNU OpenMP cannot run in a child forked after its threads started: numba then terminates
     the child ("fork() called from a process already using GNU OpenMP").  Refuse before that."""
-    import numba
-    if not _FORKED[0]:
-        return
-    try:
-        layer = numba.threading_layer()
-    except ValueError:
-        return                              # no threads started before the fork
-    if layer == "omp":
+    if _FORKED[0] and _started_layer() == "omp":
         raise UnsupportedFeatureError(
             "numba", "threads > 1 in a process forked after numba's OpenMP threads started",
             "use threads=1 in forked workers, start them with multiprocessing's 'spawn' method, or "
             "set NUMBA_THREADING_LAYER=workqueue before the first run")
+
 
 CHUNK_STEPS = 2000           # steps per kernel call: progress, Ctrl-C and buffer drains happen between
 PROGRESS_DELAY_S = 2.0         # a run shorter than this (wall time, s) shows no progress bar
