@@ -9,6 +9,7 @@ Syntax, one definition per line (``#`` starts a comment)::
 Every right-hand side goes through :mod:`neurosim.expressions`, so model text is
 checked against a whitelist and never executed.
 """
+import functools
 import hashlib
 import json
 import os
@@ -340,9 +341,29 @@ def sympy_to_tree(expr, obj):
     return expressions.parse_expression(text, obj, "equations")
 
 
+# The plans of the standard cells with every parameter homogeneous, made by
+# neurosim.neurons.write_standard_plans(); tests/unit/test_equations.py checks they equal
+# what analyse_uncached gives now.  They spare a first run on a new machine sympy (~0.5 s).
+STANDARD_PLANS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "standard_plans.json")
+
+
+def plan_key(eqs, param_names, method):
+    """The key of an analysis: equations text, homogeneous parameter names, method."""
+    return hashlib.sha256(json.dumps([eqs.source, sorted(param_names), method]).encode()).hexdigest()[:24]
+
+
+@functools.lru_cache(maxsize=1)
+def _standard_plans():
+    return load_json(STANDARD_PLANS) or {}
+
+
 def analyse(eqs, param_names, method, obj):
-    """Cached :func:`analyse_uncached`: sympy is only imported the first time."""
-    key = hashlib.sha256(json.dumps([eqs.source, sorted(param_names), method]).encode()).hexdigest()[:24]
+    """:func:`analyse_uncached` through the shipped standard plans and the on-disk cache:
+    sympy is only imported for equations not analysed before."""
+    key = plan_key(eqs, param_names, method)
+    plan = _standard_plans().get(key)
+    if plan is not None:
+        return plan
     path = os.path.join(cache_dir("analysis"), f"{key}.json")
     plan = load_json(path)
     if plan is None:

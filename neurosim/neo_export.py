@@ -46,6 +46,8 @@ def results_to_block(results):
 
 
 def _trains_class():
+    from neurosim.heavy_imports import load_neo
+    load_neo()
     from neo.core.spiketrainlist import SpikeTrainList
     return SpikeTrainList
 

@@ -374,3 +374,30 @@ class Izhikevich(StandardCellType):
     INITIAL = {"v": -70.0, "u": -14.0}
     METHOD = "euler"
     weight_unit = "mV"
+
+
+def standard_plans():
+    """{key: integration plan} of every standard cell with all parameters homogeneous (the
+    usual case), as :func:`neurosim.equations.analyse` would compute them with sympy."""
+    from .equations import analyse_uncached, plan_key
+    plans, classes = {}, [StandardCellType]
+    for cls in classes:
+        classes += cls.__subclasses__()
+    for cls in classes[1:]:
+        if cls.__module__ != __name__:     # cells defined elsewhere are analysed when used
+            continue
+        cell = cls()
+        homogeneous = sorted(n for n, v in cell.parameters.items() if isinstance(v, float))
+        key = plan_key(cell.equations, homogeneous, cell.method)
+        plans[key] = analyse_uncached(cell.equations, homogeneous, cell.method, cell.name)
+    return plans
+
+
+def write_standard_plans():
+    """Rewrite neurosim/standard_plans.json (after changing a standard cell's equations)."""
+    import json
+
+    from .equations import STANDARD_PLANS
+    with open(STANDARD_PLANS, "w") as handle:
+        json.dump(standard_plans(), handle, indent=1, sort_keys=True)
+        handle.write("\n")

@@ -10,6 +10,7 @@ import numpy as np
 from neurosim.build import DEFAULT_MAX_DELAY_STEPS, build
 from neurosim.cache import cache_dir, write_atomic
 from neurosim.errors import UnsupportedFeatureError, ValidationError
+from neurosim.heavy_imports import load_numba_compiler
 
 from ..spinnaker_numerics import emulate as emulate_spinnaker
 from .codegen import generate
@@ -83,6 +84,7 @@ def compile(network, threads=1, numerics="float32", quiet=False, record_to=None)
     if numerics not in NUMERICS:
         raise ValidationError("numba backend", "numerics", f"must be one of {', '.join(NUMERICS)} "
                               f"(got {numerics!r})")
+    load_numba_compiler()
     import numba
     if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
         raise ValidationError("numba backend", "threads", f"must be an integer from 1 to "

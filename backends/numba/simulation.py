@@ -7,6 +7,7 @@ import threading
 import numpy as np
 
 from neurosim.errors import SimulationDivergedError, UnsupportedFeatureError, ValidationError
+from neurosim.heavy_imports import collector_paused
 from neurosim.random import resolve_values
 from neurosim.results import Results
 
@@ -87,7 +88,8 @@ class NumbaSimulation:
         caps = [int(p.record_spikes.sum()) if p.record_spikes is not None else 0 for p in built.populations]
         self._spike_cap = max(1, sum(caps))
         self.reset()
-        self._call(0)   # compile (or load from numba's cache) now, not in the first run()
+        with collector_paused():
+            self._call(0)   # compile (or load from numba's cache) now, not in the first run()
 
     # ----------------------------------------------------------------- state
     def reset(self):

@@ -88,3 +88,14 @@ def test_microcircuit_parameters_match_the_published_model():
     thin = microcircuit_parameters(0.1, k_scale=0.25)
     assert abs(thin["weights"][0][0] - 2 * w[0][0]) < 1e-12          # / sqrt(0.25)
     assert all(t < f for t, f in zip(thin["dc"], full["dc"]))         # recurrent input is net inhibitory
+
+
+def test_startup_benchmark_quick_runs_the_contract_script_warm_and_cold(tmp_path):
+    out = tmp_path / "startup.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "startup.py"), "--quick",
+                           "--json", str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    assert len(data["warm"]["runs_s"]) == 1 and len(data["cold"]["runs_s"]) == 1
+    # warm and cold runs simulated the same network, at the contract's rate
+    assert len(data["rates_hz"]) == 1 and 4.5 < data["rates_hz"][0] < 7.0
