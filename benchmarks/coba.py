@@ -94,7 +94,7 @@ def run_neurosim(duration, threads, cache_dir):
         "run_s": t_ran - t_compiled,
         "run_cpu_s": c_ran - c_run,
         "spikes": int(n_spikes),
-        "synapses": int(sum(len(p.pre_idx) for p in sim.built.projections)),
+        "synapses": int(sum(p.n_synapses for p in sim.built.projections)),
         "method": sorted(set(sim.method.values())),
         "version": getattr(ns, "__version__", "?"),
     }

@@ -132,8 +132,9 @@ def _synapses_and_outdegrees(sim, args):
         outdeg = {k: np.zeros(p.size, np.int64) for k, p in enumerate(built.populations)}
         synapses = 0
         for proj in built.projections:
-            outdeg[proj.pre] += np.bincount(proj.pre_idx, minlength=len(outdeg[proj.pre]))
-            synapses += len(proj.pre_idx)
+            outdeg[proj.pre] += (np.diff(proj.pre_rows) if proj.pre_rows is not None else
+                                 np.bincount(proj.pre_idx, minlength=len(outdeg[proj.pre])))
+            synapses += proj.n_synapses
         return int(synapses), outdeg
     except (AttributeError, TypeError):
         from neurosim.models.benchmark_networks import microcircuit_parameters

@@ -39,11 +39,11 @@ class BuiltProjection:
     pre: int                 # population index in the network
     post: int
     receptor: str
-    pre_idx: np.ndarray      # int64, indices in the presynaptic parent population
+    _pre_idx: np.ndarray     # int64, indices in the presynaptic parent population (see pre_idx)
     post_idx: np.ndarray
     weights: np.ndarray      # float64, canonical unit of the receptor
     delay_steps: np.ndarray  # int64, >= 1
-    pre_local: np.ndarray = None   # int64, indices within the projection's presynaptic view
+    _pre_local: np.ndarray = None  # int64, indices within the projection's presynaptic view
     post_local: np.ndarray = None
     synapse: object = None         # the SynapseModel of a plastic projection, None when static
     syn_initial: dict = field(default_factory=dict)  # variable -> float64 array, one per synapse
@@ -51,6 +51,32 @@ class BuiltProjection:
     record_every: int = 0          # record the weights every this many steps (0: not recorded)
     n_pre: int = 0                 # sizes of the projection's endpoints (views)
     n_post: int = 0
+    pre_rows: np.ndarray = None    # row pointers (parent size + 1) once the indices are dropped
+
+    @property
+    def n_synapses(self):
+        return len(self.post_idx)
+
+    @property
+    def pre_idx(self):
+        """Presynaptic index (in the parent population) of each synapse.  Once a backend holds
+        the synapses in presynaptic order it may keep only the row pointers
+        (:meth:`keep_rows_only`); the indices are then made on each access."""
+        if self._pre_idx is None:
+            return np.repeat(np.arange(len(self.pre_rows) - 1, dtype=np.int32), np.diff(self.pre_rows))
+        return self._pre_idx
+
+    @property
+    def pre_local(self):
+        """Presynaptic index within the projection's presynaptic view (see pre_idx)."""
+        return self.pre_idx if self._pre_local is None else self._pre_local
+
+    def keep_rows_only(self, rows):
+        """Drop the stored presynaptic indices (4-8 bytes per synapse) for ``rows``, the
+        ``n + 1`` row pointers of synapses listed by presynaptic neuron (which they must be)."""
+        if self._pre_local is self._pre_idx:        # projection from a whole population
+            self._pre_local = None
+        self._pre_idx, self.pre_rows = None, rows
 
     def weights_as(self, weights, format="array"):
         """``weights`` (one per connection) as ``get_weights`` returns them: 'array' (n_pre, n_post)
@@ -69,7 +95,7 @@ class BuiltProjection:
         a number, an (n_pre, n_post) array or one value per connection.  Raises
         ValidationError for anything else (strings, complex, wrong shapes, NaN/inf)."""
         obj = f"Projection '{self.label}'"
-        n = len(self.pre_local)
+        n = self.n_synapses
         allowed = (f"a number, an array of shape ({self.n_pre}, {self.n_post}) or one value per "
                    f"connection ({n})")
         try:

@@ -38,7 +38,7 @@ def _count_synapses(sim):
     built = getattr(sim, "built", None)
     projections = getattr(built, "projections", None)
     if projections is not None:
-        return int(sum(len(p.pre_idx) for p in projections))
+        return int(sum(p.n_synapses for p in projections))
     return None
 
 

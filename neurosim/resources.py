@@ -359,7 +359,7 @@ def memory_breakdown(built, dtype_bytes=4):
         parts[f"population '{pop.label}' ring buffer {receptor}"] = (
             MUTABLE_COPIES * length * pop.size * dtype_bytes)
     for proj in built.projections:
-        syn = len(proj.pre_idx)
+        syn = proj.n_synapses
         arrays = (proj.pre_idx, proj.post_idx, proj.weights, proj.delay_steps,
                   getattr(proj, "pre_local", None), getattr(proj, "post_local", None))
         held = sum(_nbytes(a) for a in {id(a): a for a in arrays}.values())   # shared arrays once

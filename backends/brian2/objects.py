@@ -99,9 +99,9 @@ def structure(built):
     names = {k: tr.Names(tr.model_names(p.celltype)) for k, p in enumerate(built.populations)
              if p.kind == "neuron"}
     for proj in built.projections:
-        item = [proj.pre, proj.post, proj.receptor, len(proj.pre_idx) > 0, _homogeneous_delay(proj),
+        item = [proj.pre, proj.post, proj.receptor, proj.n_synapses > 0, _homogeneous_delay(proj),
                 proj.record_every]
-        if proj.synapse is not None and len(proj.pre_idx):
+        if proj.synapse is not None and proj.n_synapses:
             code = synapse_code(proj, built, names)
             dendritic = plastic.dendritic_steps(proj)
             item += [code.model, code.on_pre, code.on_post, bool(np.all(dendritic == dendritic[0]))]
@@ -149,7 +149,7 @@ def create(built, target, prefix="ns_"):
             for var in variables:
                 objs.state_monitors[(k, var)] = (mon, every, indices)
     for j, proj in enumerate(built.projections):
-        if len(proj.pre_idx):
+        if proj.n_synapses:
             objs.synapses[j] = _synapses(objs, j, proj, built, clock, cls, target)
     contents = list(objs.groups.values()) + list(objs.synapses.values()) + \
         list(objs.spike_monitors.values()) + objs.monitors + [m for m, _ in objs.weight_monitors.values()]

@@ -311,7 +311,7 @@ class Brian2Simulation:
     def _monitored(self, j):
         if self._objects is not None:
             return j in self._objects.weight_monitors
-        return bool(len(self.built.projections[j].pre_idx))   # cpp_standalone: collected after the build
+        return bool(self.built.projections[j].n_synapses)   # cpp_standalone: collected after the build
 
     def _check_finite(self):
         for k, pop in enumerate(self.built.populations):

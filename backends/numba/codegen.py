@@ -432,7 +432,7 @@ def _csr(kb, j, proj):
         w = kb.arg(f"c{j}_w", np.ascontiguousarray(take(proj.weights, order), dtype=kb.dtype))
         kb.meta["projections"][j] = {"weights": w, "order": order}
         if order is None:
-            share(proj, kb.args[tgt], w=kb.args[w])
+            share(proj, kb.args[ptr], kb.args[tgt], w=kb.args[w])
     else:
         plasticity.csr_arrays(kb, j, proj, order)
         w = f"sv{j}_w"

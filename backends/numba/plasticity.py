@@ -70,7 +70,7 @@ def csr_arrays(kb, j, proj, order):
     kb.arg(f"sv{j}_w", np.ascontiguousarray(take(proj.weights, order), dtype=kb.dtype))
     for var in syn.equations.variables:
         kb.arg(f"sv{j}_{var}", np.ascontiguousarray(take(proj.syn_initial[var], order), dtype=kb.dtype))
-    kb.arg(f"lu{j}", np.zeros(len(proj.pre_idx), dtype=np.float64))
+    kb.arg(f"lu{j}", np.zeros(proj.n_synapses, dtype=np.float64))
     post_sorted = take(proj.post_idx, order)
     n_post = kb.built.populations[proj.post].size
     by_post = np.argsort(post_sorted, kind="stable")

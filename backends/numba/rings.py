@@ -40,10 +40,12 @@ def csr_rows(pre, n_pre):
     return order, ptr
 
 
-def share(proj, tgt, d=None, w=None):
+def share(proj, ptr, tgt, d=None, w=None):
     """Let the BuiltProjection's target, delay and weight arrays be views of the kernel's copies
-    (same synapses, same order), so a large network does not hold its connectivity twice.
+    (same synapses, same order), and keep its presynaptic indices as the row pointers ``ptr``
+    only, so a large network does not hold its connectivity twice.
     Weights become the kernel's (float32 unless numerics="float64"), the values it runs with."""
+    proj.keep_rows_only(ptr)
     if proj.post_idx.dtype == tgt.dtype:
         if proj.post_local is proj.post_idx:
             proj.post_local = tgt
@@ -83,7 +85,7 @@ def propagate(kb, js, rings):
     kb.arg("gps", np.zeros(max(sum(sizes), 1), dtype=np.int32))     # this step's spikes, by slot
     kb.arg("gps_off", np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64))
     kb.arg("gpn", np.zeros(len(pres), dtype=np.int64))
-    n_syn = [len(p.pre_idx) for p in projections]
+    n_syn = [p.n_synapses for p in projections]
     total = int(sum(n_syn))
     tgt = np.empty(total, dtype=np.int32)
     w = np.empty(total, dtype=kb.dtype)
@@ -97,7 +99,7 @@ def propagate(kb, js, rings):
         w[start:start + n] = take(proj.weights, order)
         d[start:start + n] = take(proj.delay_steps, order)
         if order is None:
-            share(proj, tgt[start:start + n], d[start:start + n], w[start:start + n])
+            share(proj, ptr, tgt[start:start + n], d[start:start + n], w[start:start + n])
         tab[row] = (slot[proj.pre], ptr_start, rings[(proj.post, proj.receptor)])
         kb.meta["projections"][j] = {"weights": "gp_w", "order": order, "slice": (start, start + n)}
         start, ptr_start = start + n, ptr_start + n_pre + 1

@@ -116,7 +116,7 @@ class Brian2Adapter(Adapter):
         proj = super().make_projection(sim, j, bp, pre, post, np.zeros((0, 4)), synapse)
         syn = proj._brian2_synapses[0][0]
         syn.connect(i=np.asarray(bp.pre_idx, dtype=np.int64), j=np.asarray(bp.post_idx, dtype=np.int64))
-        proj._n_connections = len(bp.pre_idx)
+        proj._n_connections = bp.n_synapses
         syn.weight = np.asarray(bp.weights, float) * self._unit(bp)
         syn.delay = np.asarray(bp.delay_steps * self._built.dt, float) * brian2.ms
         return proj

@@ -166,7 +166,7 @@ class PyNNSimulation:
         current.inject_into(pop if indices is None else pop[np.asarray(indices, dtype=int)])
 
     def _projection(self, sim, j, bp):
-        if len(bp.pre_idx) == 0:
+        if bp.n_synapses == 0:
             return None
         post_cell = self.built.populations[bp.post].celltype
         factor = WEIGHT_FACTOR[post_cell.weight_unit] * self.adapter.weight_factor(bp)

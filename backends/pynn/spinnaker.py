@@ -184,7 +184,7 @@ def _check_row_lengths(built, options):
     get_max_row_info).  Checked here for static projections; plastic rows take more words
     per synapse and are checked by sPyNNaker itself (its error is translated on run)."""
     for bp in built.projections:
-        if bp.synapse is not None or len(bp.pre_idx) == 0:
+        if bp.synapse is not None or bp.n_synapses == 0:
             continue
         post = built.populations[bp.post]
         npc = min(post.size, _npc(options, post.label, post.kind))

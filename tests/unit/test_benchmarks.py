@@ -99,3 +99,14 @@ def test_startup_benchmark_quick_runs_the_contract_script_warm_and_cold(tmp_path
     assert len(data["warm"]["runs_s"]) == 1 and len(data["cold"]["runs_s"]) == 1
     # warm and cold runs simulated the same network, at the contract's rate
     assert len(data["rates_hz"]) == 1 and 4.5 < data["rates_hz"][0] < 7.0
+
+
+def test_memory_benchmark_quick_runs(tmp_path):
+    out = tmp_path / "memory.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "memory.py"), "--quick",
+                           "--json", str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    # 2000^2 pairs at p = 0.1: 4e5 synapses, binomial sd ~600
+    assert data["neurons"] == 2000 and abs(data["synapses"] - 4e5) < 3000
+    assert data["kept_bytes_per_synapse"] > 0

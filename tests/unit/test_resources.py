@@ -141,3 +141,27 @@ def test_delay_distributions_count_their_ring_buffers():
     long = two_populations(10, 1000, ns.AllToAllConnector(),
                            ns.StaticSynapse(0.1, ns.RandomDistribution("uniform", (0.1, 1000.0))))
     assert resources.estimate_network(long) - resources.estimate_network(short) > 3 * 9000 * 1000 * 4 * 0.9
+
+
+def test_compiled_static_projections_keep_row_pointers_not_presynaptic_indices():
+    """After ns.compile the built network keeps, for static one-delay projections in CSR order,
+    the row pointers instead of one presynaptic index per synapse; the indices it gives back
+    (and get_weights) are those build() made."""
+    net = ns.Network(dt=0.1, seed=3)
+    a = net.add(ns.Population(300, ns.IF_curr_exp(), label="a"))
+    b = net.add(ns.Population(200, ns.IF_curr_exp(), label="b"))
+    weights = ns.RandomDistribution("uniform", low=0.1, high=0.2)
+    ab = net.add(ns.Projection(a, b, ns.FixedProbabilityConnector(0.1), ns.StaticSynapse(weight=weights, delay=1.0)))
+    view = net.add(ns.Projection(a[50:150], b[::2], ns.FixedProbabilityConnector(0.2),
+                                 ns.StaticSynapse(weight=weights, delay=1.0)))
+    reference = build(net)
+    sim = ns.compile(net, backend="numba", quiet=True)
+    for proj, ref in zip(sim.built.projections, reference.projections):
+        assert proj._pre_idx is None and proj.pre_rows is not None
+        assert proj.n_synapses == ref.n_synapses > 0
+        assert np.array_equal(proj.pre_idx, ref.pre_idx) and np.array_equal(proj.pre_local, ref.pre_local)
+        assert np.array_equal(proj.post_idx, ref.post_idx)
+    for proj, ref_proj in ((ab, reference.projections[0]), (view, reference.projections[1])):
+        got = sim.get_weights(proj, format="list")
+        assert np.array_equal(got[:, 0], ref_proj.pre_local) and np.array_equal(got[:, 1], ref_proj.post_local)
+        assert np.allclose(got[:, 2], ref_proj.weights, rtol=1e-6)
