@@ -34,11 +34,13 @@ advance); one pass over the training images.
 
 Units: ms, mV, Hz; conductances and weights are dimensionless (in units of the leak).
 """
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 import neurosim as ns
+
+from .params import check_number_fields
 
 INPUT_STREAM = 902
 #: float32 cannot represent theta's per-step decay (exp(-0.5 / 1e7) = 1 - 5e-8 is below its
@@ -66,14 +68,7 @@ class DigitsParams:
     dt: float = 0.5
 
     def __post_init__(self):
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.type in (int, "int") and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-                                           or value < 1):
-                raise ns.ValidationError("DigitsParams", f.name, f"must be an integer >= 1 (got {value!r})")
-            if f.type in (float, "float") and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                               or not np.isfinite(value) or value <= 0):
-                raise ns.ValidationError("DigitsParams", f.name, f"must be a finite number > 0 (got {value!r})")
+        check_number_fields(self, zero_allowed=False)
 
 
 def load_digits_split(n_train, n_test, seed=0):

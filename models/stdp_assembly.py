@@ -33,11 +33,13 @@ the same fraction among all E neurons in equally long windows of spontaneous act
 
 Units: ms, mV, nF, uS (conductance weights), Hz.
 """
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
 import neurosim as ns
+
+from .params import check_number_fields
 
 STIM_STREAM = 901          # spawn key of the stimulus trains (SeedSequence(seed, (901, 0)))
 
@@ -85,16 +87,7 @@ class AssemblyParams:
     dt: float = 0.1
 
     def __post_init__(self):
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "cell":
-                continue
-            if f.type in (int, "int") and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-                                           or value < 1):
-                raise ns.ValidationError("AssemblyParams", f.name, f"must be an integer >= 1 (got {value!r})")
-            if f.type in (float, "float") and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                               or not np.isfinite(value) or value < 0):
-                raise ns.ValidationError("AssemblyParams", f.name, f"must be a finite number >= 0 (got {value!r})")
+        check_number_fields(self, zero_allowed=True, skip=("cell",))
         if not 0.0 < self.cue_fraction <= 1.0:
             raise ns.ValidationError("AssemblyParams", "cue_fraction", f"must be in (0, 1] (got {self.cue_fraction})")
         if self.norm_every_ms < self.dt or self.dt <= 0:

@@ -125,7 +125,28 @@ class BuiltNetwork:
     populations: list
     projections: list
 
-    def population_index(self, label):
+    def steps_of(self, duration):
+        """Whole time steps in ``duration`` ms (what run() advances by), or ValidationError."""
+        if isinstance(duration, bool) or not isinstance(duration, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(duration) or duration <= 0:
+            raise ValidationError("Simulation", "run", f"duration must be a number > 0 ms (got {duration!r})")
+        n_steps = int(round(duration / self.dt))
+        if n_steps < 1:
+            raise ValidationError("Simulation", "run", f"duration {duration} ms is shorter than dt = {self.dt} ms")
+        return n_steps
+
+    def describe_populations(self):
+        """``{label: {'size', 'cell_type', 'units'}}``, what a Results object is made with."""
+        out = {}
+        for pop in self.populations:
+            cell = pop.celltype
+            units = {v: cell.variable_unit(v) for v in cell.recordable} if pop.kind == "neuron" else {}
+            out[pop.label] = {"size": pop.size, "cell_type": cell.name, "units": units}
+        return out
+
+    def population_index(self, population):
+        """Index of a population given as its label or as a Population (by its label)."""
+        label = population if isinstance(population, str) else getattr(population, "label", None)
         for k, pop in enumerate(self.populations):
             if pop.label == label:
                 return k

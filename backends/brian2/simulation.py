@@ -64,15 +64,7 @@ class Brian2Simulation:
         self._random_state = None  # runtime: this simulation's Brian2 RNG state (None: seed anew)
         if self._objects is not None:
             self._objects.network.restore("ns_initial")
-        self.results = Results(self.built.dt, self._describe_populations())
-
-    def _describe_populations(self):
-        out = {}
-        for pop in self.built.populations:
-            cell = pop.celltype
-            units = {v: cell.variable_unit(v) for v in cell.recordable} if pop.kind == "neuron" else {}
-            out[pop.label] = {"size": pop.size, "cell_type": cell.name, "units": units}
-        return out
+        self.results = Results(self.built.dt, self.built.describe_populations())
 
     @property
     def t(self):
@@ -85,8 +77,7 @@ class Brian2Simulation:
         return None if self._objects is None else self._objects.network
 
     def _pop_index(self, population):
-        label = population if isinstance(population, str) else getattr(population, "label", None)
-        return self.built.population_index(label)
+        return self.built.population_index(population)
 
     def _check_var(self, k, variable, what):
         pop = self.built.populations[k]
@@ -167,12 +158,7 @@ class Brian2Simulation:
     def run(self, duration):
         """Advance by ``duration`` ms; returns the Results of everything since the last reset."""
         dt = self.built.dt
-        if isinstance(duration, bool) or not isinstance(duration, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(duration) or duration <= 0:
-            raise ValidationError("Simulation", "run", f"duration must be a number > 0 ms (got {duration!r})")
-        n_steps = int(round(duration / dt))
-        if n_steps < 1:
-            raise ValidationError("Simulation", "run", f"duration {duration} ms is shorter than dt = {dt} ms")
+        n_steps = self.built.steps_of(duration)
         if self._objects is None:
             self._refuse_after_standalone_run("a second run()")
         start = self._step

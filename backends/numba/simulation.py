@@ -107,20 +107,12 @@ class NumbaSimulation:
         self.results = self._new_results()
 
     def _new_results(self):
-        results = Results(self.built.dt, self._describe_populations())
+        results = Results(self.built.dt, self.built.describe_populations())
         if self.record_to is not None:
             import os
             import time
             results._stream_to(os.path.join(self.record_to, time.strftime("run_%Y%m%d_%H%M%S_") + f"{id(results):x}"))
         return results
-
-    def _describe_populations(self):
-        out = {}
-        for pop in self.built.populations:
-            cell = pop.celltype
-            units = {v: cell.variable_unit(v) for v in cell.recordable} if pop.kind == "neuron" else {}
-            out[pop.label] = {"size": pop.size, "cell_type": cell.name, "units": units}
-        return out
 
     @property
     def t(self):
@@ -128,8 +120,7 @@ class NumbaSimulation:
         return self._step * self.built.dt
 
     def _pop_index(self, population):
-        label = population if isinstance(population, str) else getattr(population, "label", None)
-        return self.built.population_index(label)
+        return self.built.population_index(population)
 
     def get(self, population, variable):
         """Current values of a state variable (float64 copy, one per neuron)."""
@@ -234,12 +225,7 @@ class NumbaSimulation:
     def run(self, duration):
         """Advance by ``duration`` ms; returns the Results of everything since the last reset."""
         dt = self.built.dt
-        if isinstance(duration, bool) or not isinstance(duration, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(duration) or duration <= 0:
-            raise ValidationError("Simulation", "run", f"duration must be a number > 0 ms (got {duration!r})")
-        n_steps = int(round(duration / dt))
-        if n_steps < 1:
-            raise ValidationError("Simulation", "run", f"duration {duration} ms is shorter than dt = {dt} ms")
+        n_steps = self.built.steps_of(duration)
         if self._parallel:
             import numba
             check_threads_usable()

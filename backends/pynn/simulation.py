@@ -100,7 +100,7 @@ class PyNNSimulation:
     def _create(self):
         sim, built, adapter = self.adapter.module, self.built, self.adapter
         self._step = 0
-        self.results = Results(built.dt, self._describe_populations())
+        self.results = Results(built.dt, self.built.describe_populations())
         with adapter.context():
             adapter.setup(sim, built)
             self._pops = [self._population(sim, k, bp) for k, bp in enumerate(built.populations)]
@@ -111,14 +111,6 @@ class PyNNSimulation:
             for k, bp in enumerate(built.populations):
                 self._record(self._pops[k], bp)
             adapter.after_create(self)
-
-    def _describe_populations(self):
-        out = {}
-        for pop in self.built.populations:
-            cell = pop.celltype
-            units = {v: cell.variable_unit(v) for v in cell.recordable} if pop.kind == "neuron" else {}
-            out[pop.label] = {"size": pop.size, "cell_type": cell.name, "units": units}
-        return out
 
     def _population(self, sim, k, bp):
         adapter, dt = self.adapter, self.built.dt
@@ -231,8 +223,7 @@ class PyNNSimulation:
             raise NeurosimError(f"{self!r}.{what}: the simulation is closed; compile the network again")
 
     def _pop_index(self, population):
-        label = population if isinstance(population, str) else getattr(population, "label", None)
-        return self.built.population_index(label)
+        return self.built.population_index(population)
 
     def _state_name(self, k, variable, what):
         pop = self.built.populations[k]
@@ -334,12 +325,7 @@ class PyNNSimulation:
         """Advance by ``duration`` ms; returns the Results of everything since the last reset."""
         self._check_open("run")
         dt = self.built.dt
-        if isinstance(duration, bool) or not isinstance(duration, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(duration) or duration <= 0:
-            raise ValidationError("Simulation", "run", f"duration must be a number > 0 ms (got {duration!r})")
-        n_steps = int(round(duration / dt))
-        if n_steps < 1:
-            raise ValidationError("Simulation", "run", f"duration {duration} ms is shorter than dt = {dt} ms")
+        n_steps = self.built.steps_of(duration)
         t_start = self.t
         self.results._start_segment(t_start)
         try:
