@@ -54,15 +54,9 @@ N_EXC, N_INH = 3200, 800
 N_TOTAL = N_EXC + N_INH
 SEED = 1
 
-ENGINES = {
-    "neurosim-numba-1": "neurosim, numba backend, 1 thread",
-    "neurosim-numba-2": "neurosim, numba backend, 2 threads",
-    "brian2-cpp-1": "Brian2 cpp_standalone, 1 thread",
-    "brian2-cpp-2": "Brian2 cpp_standalone, 2 OpenMP threads",
-    "brian2-cython": "Brian2 runtime, Cython code generation",
-    "nest-1": "NEST (PyNEST) iaf_cond_exp, 1 thread",
-    "nest-2": "NEST (PyNEST) iaf_cond_exp, 2 threads",
-}
+ENGINES = dict(harness.NEUROSIM_BRIAN2_ENGINES,
+               **{"nest-1": "NEST (PyNEST) iaf_cond_exp, 1 thread",
+                  "nest-2": "NEST (PyNEST) iaf_cond_exp, 2 threads"})
 QUICK_ENGINES = ["neurosim-numba-1", "brian2-cython"]
 REFERENCE = "neurosim-numba-1"
 
@@ -70,34 +64,10 @@ REFERENCE = "neurosim-numba-1"
 # --------------------------------------------------------------------------- engines
 
 def run_neurosim(duration, threads, cache_dir):
-    if cache_dir:
-        os.environ["NEUROSIM_CACHE_DIR"] = cache_dir
-        os.environ["NUMBA_CACHE_DIR"] = os.path.join(cache_dir, "numba")
-    t_import = time.perf_counter()
-    import neurosim as ns
-
-    t_start = time.perf_counter()
-    from neurosim.models.benchmark_networks import coba_network
-    net = coba_network(N_TOTAL, 0.02, seed=SEED)
-    t_built = time.perf_counter()
-    sim = ns.compile(net, backend="numba", threads=threads)  # build + kernel compile
-    t_compiled = time.perf_counter()
-    c_run = time.process_time()
-    results = sim.run(duration)
-    t_ran = time.perf_counter()
-    c_ran = time.process_time()
-    n_spikes = sum(len(results.spikes(label)[0]) for label in ("exc", "inh"))
-    return {
-        "import_s": t_start - t_import,
-        "build_s": t_built - t_start,
-        "compile_s": t_compiled - t_built,
-        "run_s": t_ran - t_compiled,
-        "run_cpu_s": c_ran - c_run,
-        "spikes": int(n_spikes),
-        "synapses": int(sum(p.n_synapses for p in sim.built.projections)),
-        "method": sorted(set(sim.method.values())),
-        "version": getattr(ns, "__version__", "?"),
-    }
+    def make_network():
+        from neurosim.models.benchmark_networks import coba_network
+        return coba_network(N_TOTAL, 0.02, seed=SEED)
+    return harness.run_neurosim(make_network, duration, threads, cache_dir)
 
 
 def _brian2_network(b2):

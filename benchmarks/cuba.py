@@ -50,13 +50,7 @@ N_EXC, N_INH = 3200, 800
 N_TOTAL = N_EXC + N_INH
 SEED = 1
 
-ENGINES = {
-    "neurosim-numba-1": "neurosim, numba backend, 1 thread",
-    "neurosim-numba-2": "neurosim, numba backend, 2 threads",
-    "brian2-cpp-1": "Brian2 cpp_standalone, 1 thread",
-    "brian2-cpp-2": "Brian2 cpp_standalone, 2 OpenMP threads",
-    "brian2-cython": "Brian2 runtime, Cython code generation",
-}
+ENGINES = dict(harness.NEUROSIM_BRIAN2_ENGINES)
 QUICK_ENGINES = ["neurosim-numba-1", "brian2-cython"]
 REFERENCE = "neurosim-numba-1"
 
@@ -64,38 +58,10 @@ REFERENCE = "neurosim-numba-1"
 # --------------------------------------------------------------------------- engines
 
 def run_neurosim(duration, threads, cache_dir):
-    if cache_dir:
-        os.environ["NEUROSIM_CACHE_DIR"] = cache_dir
-        os.environ["NUMBA_CACHE_DIR"] = os.path.join(cache_dir, "numba")
-    t_import = time.perf_counter()
-    import neurosim as ns
-
-    t_start = time.perf_counter()
-    from neurosim.models.benchmark_networks import cuba_network
-    net = cuba_network(N_EXC + N_INH, 0.02, seed=SEED)
-    t_built = time.perf_counter()
-    sim = ns.compile(net, backend="numba", threads=threads)  # build + kernel compile
-    t_compiled = time.perf_counter()
-    results = sim.run(duration)
-    t_ran = time.perf_counter()
-
-    n_spikes = 0
-    for label in ("exc", "inh"):
-        times, ids = results.spikes(label)
-        n_spikes += len(times)
-    out = {
-        "import_s": t_start - t_import,
-        "build_s": t_built - t_start,
-        "compile_s": t_compiled - t_built,
-        "run_s": t_ran - t_compiled,
-        "spikes": int(n_spikes),
-        "version": getattr(ns, "__version__", "?"),
-    }
-    timings = getattr(sim, "timings", None)  # optional breakdown, if the backend has one
-    if isinstance(timings, dict):
-        out["neurosim_timings"] = {str(k): v for k, v in timings.items()
-                                   if isinstance(v, (int, float))}
-    return out
+    def make_network():
+        from neurosim.models.benchmark_networks import cuba_network
+        return cuba_network(N_TOTAL, 0.02, seed=SEED)
+    return harness.run_neurosim(make_network, duration, threads, cache_dir)
 
 
 def _brian2_network(b2):

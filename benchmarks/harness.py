@@ -45,6 +45,46 @@ def current_rss_bytes():
         return int(peak_rss_mb() * 1024 * 1024)
 
 
+NEUROSIM_BRIAN2_ENGINES = {
+    "neurosim-numba-1": "neurosim, numba backend, 1 thread",
+    "neurosim-numba-2": "neurosim, numba backend, 2 threads",
+    "brian2-cpp-1": "Brian2 cpp_standalone, 1 thread",
+    "brian2-cpp-2": "Brian2 cpp_standalone, 2 OpenMP threads",
+    "brian2-cython": "Brian2 runtime, Cython code generation",
+}
+
+
+def run_neurosim(make_network, duration, threads, cache_dir, labels=("exc", "inh")):
+    """One neurosim (numba) engine in the child: ``make_network()`` described, compiled with
+    ``threads``, run for ``duration`` ms; the dict the table reads."""
+    if cache_dir:
+        os.environ["NEUROSIM_CACHE_DIR"] = cache_dir
+        os.environ["NUMBA_CACHE_DIR"] = os.path.join(cache_dir, "numba")
+    t_import = time.perf_counter()
+    import neurosim as ns
+
+    t_start = time.perf_counter()
+    net = make_network()
+    t_built = time.perf_counter()
+    sim = ns.compile(net, backend="numba", threads=threads)  # build + kernel compile
+    t_compiled = time.perf_counter()
+    c_run = time.process_time()
+    results = sim.run(duration)
+    t_ran = time.perf_counter()
+    c_ran = time.process_time()
+    return {
+        "import_s": t_start - t_import,
+        "build_s": t_built - t_start,
+        "compile_s": t_compiled - t_built,
+        "run_s": t_ran - t_compiled,
+        "run_cpu_s": c_ran - c_run,
+        "spikes": int(sum(len(results.spikes(label)[0]) for label in labels)),
+        "synapses": int(sum(p.n_synapses for p in sim.built.projections)),
+        "method": sorted(set(sim.method.values())),
+        "version": getattr(ns, "__version__", "?"),
+    }
+
+
 def module_available(name):
     """True when ``import name`` can find the module (without importing it)."""
     try:
