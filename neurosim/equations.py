@@ -342,7 +342,7 @@ def sympy_to_tree(expr, obj):
 
 
 # The plans of the standard cells with every parameter homogeneous, made by
-# neurosim.neurons.write_standard_plans(); tests/unit/test_equations.py checks they equal
+# neurosim.neurons.write_standard_plans(); tests/unit/test_standard_plans.py checks they equal
 # what analyse_uncached gives now.  They spare a first run on a new machine sympy (~0.5 s).
 STANDARD_PLANS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "standard_plans.json")
 

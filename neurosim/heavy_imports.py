@@ -38,9 +38,8 @@ def load_numba_compiler():
 
 
 def load_neo():
-    """Import neo and quantities, with the collector paused."""
+    """Import neo (and with it quantities), with the collector paused."""
     if "neo.core.spiketrainlist" in sys.modules:
         return
     with collector_paused():
         import neo.core.spiketrainlist  # noqa: F401
-        import quantities  # noqa: F401
