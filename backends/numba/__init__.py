@@ -13,6 +13,7 @@ from neurosim.errors import UnsupportedFeatureError, ValidationError
 from neurosim.heavy_imports import load_numba_compiler
 
 from ..spinnaker_numerics import emulate as emulate_spinnaker
+from . import native
 from .codegen import generate
 from .simulation import NumbaSimulation, choose_threading_layer
 
@@ -43,20 +44,39 @@ def _runtime_hash():
     return digest.hexdigest()[:16]
 
 
-def _load_kernel(source):
-    """Write the source once under its hash and import it, so numba's cache=True works across processes."""
+def _kernel_file(source):
+    """Write the source once under its hash (the name every cache of this kernel is keyed by)."""
     key = hashlib.sha256(source.encode()).hexdigest()[:24]
     path = os.path.join(cache_dir("kernels"), f"kernel_{key}.py")
     if not os.path.exists(path):
         write_atomic(path, source)
-    name = f"neurosim_kernel_{key}"
+    return path
+
+
+def _import_kernel(path):
+    """Import the kernel module (numba compiles ``run_chunk`` at its first call)."""
+    name = "neurosim_kernel_" + os.path.basename(path)[len("kernel_"):-len(".py")]
     module = sys.modules.get(name)
     if module is None:
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)  # our own generated file: see codegen.py
         sys.modules[name] = module
-    return module.run_chunk, path
+    return module.run_chunk
+
+
+def _kernel(source, serial):
+    """The kernel for this source: a serial one saved as machine code is loaded without numba
+    (see native.py); otherwise numba compiles it (or loads it from numba's cache) at the first call."""
+    path = _kernel_file(source)
+    serial = serial and native.enabled()
+    kernel = native.load(path) if serial else None
+    if kernel is None:
+        load_numba_compiler()
+        kernel = _import_kernel(path)
+        if serial:
+            kernel = native.SavingKernel(kernel, path)
+    return kernel, path
 
 
 def _check_plastic_delays(built):
@@ -69,6 +89,17 @@ def _check_plastic_delays(built):
                 f"({d.min() * built.dt:g} to {d.max() * built.dt:g} ms)",
                 "give the projection one delay, or use the brian2 backend (per-synapse delays on "
                 "equation-defined synapses)")
+
+
+def _check_threads(threads):
+    """1, or up to numba's thread count (numba is imported only to check more than one)."""
+    if not isinstance(threads, bool) and isinstance(threads, int) and threads == 1:
+        return
+    load_numba_compiler()
+    import numba
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
+        raise ValidationError("numba backend", "threads", f"must be an integer from 1 to "
+                              f"{numba.config.NUMBA_NUM_THREADS} (got {threads!r})")
 
 
 def compile(network, threads=1, numerics="float32", quiet=False, record_to=None):
@@ -84,11 +115,7 @@ def compile(network, threads=1, numerics="float32", quiet=False, record_to=None)
     if numerics not in NUMERICS:
         raise ValidationError("numba backend", "numerics", f"must be one of {', '.join(NUMERICS)} "
                               f"(got {numerics!r})")
-    load_numba_compiler()
-    import numba
-    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
-        raise ValidationError("numba backend", "threads", f"must be an integer from 1 to "
-                              f"{numba.config.NUMBA_NUM_THREADS} (got {threads!r})")
+    _check_threads(threads)
     built = build(network)
     quantisation = emulate_spinnaker(built, network) if numerics == "spinnaker" else None
     _check_plastic_delays(built)
@@ -96,7 +123,7 @@ def compile(network, threads=1, numerics="float32", quiet=False, record_to=None)
         choose_threading_layer()      # before the kernel loads: compiling it can start the threads
     builder = generate(built, NUMERICS[numerics], threads=threads)
     source = builder.source(_runtime_hash())
-    kernel, path = _load_kernel(source)
+    kernel, path = _kernel(source, serial=not builder.uses_prange)
     sim = NumbaSimulation(network, built, kernel, builder, NUMERICS[numerics], threads, quiet, record_to)
     sim.kernel_path = path
     sim.info["numerics"] = numerics

@@ -91,7 +91,7 @@ def generate(built, dtype=np.float32, threads=1):
         else:
             key = (proj.post, proj.receptor)
             max_delay[key] = max(max_delay.get(key, 1), dmax)
-    kb.emit(1, "n_out = 0")
+    kb.emit(1, "n_out = np.int64(0)")     # typed int64 even when nothing is recorded (not a literal 0)
     kb.emit(1, "for s_ in range(n_steps):")
     kb.emit(2, "step = step0 + s_")
     kb.emit(2, "t_now = step * dt")
@@ -198,7 +198,7 @@ def _update(kb, k, pop, ring_of):
     new = _integration_code(kb, k, pop, plan, state_vars, local)
     if has_ref:
         kb.emit(3, f"r_ = ref{k}[i]")
-        kb.emit(3, f"rn_ = max(r_ - 1, 0)")
+        kb.emit(3, "rn_ = max(r_ - 1, 0)")
         kb.emit(3, f"ref{k}[i] = rn_")
     after = dict(params, t="t_now")
     written = list(state_vars)
@@ -363,7 +363,7 @@ def _spikes(kb, k, pop, ptr_slots, hist_len):
             # scan the flags eight at a time; spikes are rare, most words are zero
             kb.emit(2, f"for word_ in range(flg{k}_w.shape[0]):")
             kb.emit(3, f"if flg{k}_w[word_] != 0:")
-            kb.emit(4, f"for i in range(word_ * 8, word_ * 8 + 8):")
+            kb.emit(4, "for i in range(word_ * 8, word_ * 8 + 8):")
             kb.emit(5, f"if flg{k}[i]:")
             kb.emit(6, f"{spk}[n_spk{k}] = i")
             kb.emit(6, f"n_spk{k} += 1")

@@ -61,7 +61,7 @@ report = {}
 for numerics in ("float32", "float64"):
     for threads in (1, 2):
         sim = ns.compile(network(seed=7), threads=threads, numerics=numerics, quiet=True)
-        source = open(sim._kernel.py_func.__code__.co_filename).read()
+        source = open(sim.kernel_path).read()
         assert ("in prange(gp_group" in source) == (threads == 2), source
         sim.run(30.0)
         report[f"{numerics}/threads={threads}"] = digest(sim)
@@ -71,7 +71,7 @@ sim.run(18.0)
 report["float32/two runs"] = digest(sim)
 rings.PREFETCH_MIN_RING_BYTES = 0
 sim = ns.compile(network(seed=7), quiet=True)
-assert "prefetch(" in open(sim._kernel.py_func.__code__.co_filename).read()
+assert "prefetch(" in open(sim.kernel_path).read()
 sim.run(30.0)
 report["float32/prefetch"] = digest(sim)
 sim = ns.compile(network(seed=8), quiet=True)
@@ -117,7 +117,7 @@ import os, neurosim as ns
 from neurosim.models.benchmark_networks import coba_network, cuba_network
 for net in (coba_network(n_neurons=100), cuba_network(n_neurons=100)):
     sim = ns.compile(net, quiet=True)
-    print(os.path.basename(sim._kernel.py_func.__code__.co_filename))
+    print(os.path.basename(sim.kernel_path))
 """
 
 
