@@ -100,12 +100,28 @@ def _layout(args):
     return layout, params
 
 
-def save(dispatcher, args, kernel_path):
-    """Save the object code numba compiled for ``args`` (its only signature); True if saved."""
-    overloads = getattr(dispatcher, "overloads", {})
-    if len(overloads) != 1 or any(isinstance(a, np.ndarray) and not a.flags.c_contiguous for a in args):
+def compile_and_save(dispatcher, args, kernel_path):
+    """Compile the kernel for ``args`` as numba's dispatcher would (same flags), but without the
+    Python and C wrappers nobody calls here (a third of the compile time), and save it.
+    True if saved; else nothing is saved and the caller goes through the dispatcher."""
+    import numba
+    from numba.core import compiler
+    from neurosim.heavy_imports import collector_paused
+    if any(isinstance(a, np.ndarray) and not a.flags.c_contiguous for a in args):
         return False
-    (cres,) = overloads.values()
+    how = dispatcher._compiler          # what the dispatcher compiles with (numba's _FunctionCompiler)
+    flags = compiler.Flags()
+    how.targetdescr.options.parse_as_flags(flags, how.targetoptions)
+    flags.no_cpython_wrapper = flags.no_cfunc_wrapper = True
+    with collector_paused():
+        cres = compiler.compile_extra(how.targetdescr.typing_context, how.targetdescr.target_context, how.py_func,
+                                      args=tuple(numba.typeof(a) for a in args), return_type=None,
+                                      flags=flags, locals=how.locals, pipeline_class=how.pipeline_class)
+    return save(cres, args, kernel_path)
+
+
+def save(cres, args, kernel_path):
+    """Save the object code of numba's compile result ``cres`` for ``args``; True if saved."""
     library = cres.library
     try:
         obj = library._get_compiled_object()
@@ -270,17 +286,14 @@ class NativeKernel:
 
 
 class SavingKernel:
-    """A numba kernel not yet saved: the first call compiles it (collector paused), saves its
-    object code and switches to that saved code, so this process runs what later ones load."""
+    """A kernel not saved yet: the first call compiles and saves it, then runs the saved code, so
+    this process runs what later ones load.  If it cannot be saved, numba's dispatcher runs it."""
 
     def __init__(self, dispatcher, kernel_path):
         self._dispatcher, self._path, self._call = dispatcher, kernel_path, None
 
     def __call__(self, *args):
-        if self._call is not None:
-            return self._call(*args)
-        from neurosim.heavy_imports import collector_paused
-        with collector_paused():
-            result = self._dispatcher(*args)
-        self._call = (save(self._dispatcher, args, self._path) and load(self._path)) or self._dispatcher
-        return result
+        if self._call is None:
+            saved = compile_and_save(self._dispatcher, args, self._path)
+            self._call = (saved and load(self._path)) or self._dispatcher
+        return self._call(*args)
