@@ -4,14 +4,21 @@ Importing numba and filling its compiler registries creates a few hundred thousa
 objects; neo and quantities add more.  With the cyclic garbage collector running, each
 collection triggered meanwhile walks the growing heap again, so these libraries are loaded
 with the collector paused.  Compiling a kernel (numba's type inference and lowering make many
-short-lived objects) also runs with it paused.  (Freezing the loaded objects with
-``gc.freeze()`` would also spare the collections at exit, ~0.3 s, but it would freeze the
-user's objects alive at that moment too: a Brian2 network dropped later would then never be
-collected.  So nothing is frozen.)  Start-up figures: docs/performance.md.
+short-lived objects) also runs with it paused.
+
+At interpreter exit the collector walks all of them again (about 0.3 s with numba loaded), so
+once these libraries are loaded an exit handler freezes what is alive (``gc.freeze()``): the
+final collections then skip it.  Nothing is frozen earlier, as that would keep the user's
+dropped objects alive (a Brian2 network dropped later would never be collected).  At exit it
+only means reference cycles still alive are not finalized, which Python does not promise
+anyway.  Start-up figures: docs/performance.md.
 """
+import atexit
 import contextlib
 import gc
 import sys
+
+_EXIT_FREEZE = []       # [True] once the exit handler is registered in this process
 
 
 @contextlib.contextmanager
@@ -26,9 +33,17 @@ def collector_paused():
             gc.enable()
 
 
+def freeze_at_exit():
+    """Register (once) the exit handler that spares the final collections the loaded libraries."""
+    if not _EXIT_FREEZE:
+        atexit.register(gc.freeze)
+        _EXIT_FREEZE.append(True)
+
+
 def load_numba_compiler():
     """Import numba and fill its typing/lowering registries (what loading or compiling any
     kernel needs first), with the collector paused."""
+    freeze_at_exit()
     if "numba.np.arraymath" in sys.modules:     # registries already filled in this process
         return
     with collector_paused():
@@ -39,6 +54,7 @@ def load_numba_compiler():
 
 def load_neo():
     """Import neo (and with it quantities), with the collector paused."""
+    freeze_at_exit()
     if "neo.core.spiketrainlist" in sys.modules:
         return
     with collector_paused():

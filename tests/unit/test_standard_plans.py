@@ -1,5 +1,6 @@
-"""The shipped integration plans of the standard cells (neurosim/standard_plans.json) are
-what the sympy analysis gives now, and they spare a first run sympy."""
+"""Start-up: the shipped integration plans of the standard cells (neurosim/standard_plans.json)
+are what the sympy analysis gives now, and they spare a first run sympy; the exit handler that
+freezes the heavy libraries' objects freezes nothing before exit."""
 import json
 import os
 import subprocess
@@ -42,3 +43,29 @@ def test_first_run_of_standard_cells_needs_no_sympy(tmp_path):
                          timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["standard", "False", "custom", "True"]
+
+
+def test_objects_dropped_after_loading_numba_and_neo_are_still_collected():
+    """The collector is only paused while the libraries load, and the freeze waits for exit:
+    a reference cycle the user drops afterwards is still reclaimed (a frozen one would not be)."""
+    import atexit
+    import gc
+    import weakref
+    from neurosim import heavy_imports
+
+    heavy_imports.load_numba_compiler()
+    heavy_imports.load_neo()
+    assert gc.isenabled()
+    registered = atexit._ncallbacks()
+    heavy_imports.load_numba_compiler()
+    heavy_imports.freeze_at_exit()
+    assert atexit._ncallbacks() == registered       # the handler is registered once per process
+
+    class Node:
+        pass
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    alive = weakref.ref(a)
+    del a, b
+    gc.collect()
+    assert alive() is None
