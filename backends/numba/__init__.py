@@ -69,14 +69,13 @@ def _kernel(source, serial):
     """The kernel for this source: a serial one saved as machine code is loaded without numba
     (see native.py); otherwise numba compiles it (or loads it from numba's cache) at the first call."""
     path = _kernel_file(source)
-    serial = serial and native.enabled()
-    kernel = native.load(path) if serial else None
-    if kernel is None:
+
+    def dispatcher():
         load_numba_compiler()
-        kernel = _import_kernel(path)
-        if serial:
-            kernel = native.SavingKernel(kernel, path)
-    return kernel, path
+        return _import_kernel(path)
+    if serial and native.enabled():
+        return native.SerialKernel(path, dispatcher), path
+    return dispatcher(), path
 
 
 def _check_plastic_delays(built):

@@ -80,8 +80,11 @@ def machine_key():
     return digest.hexdigest()[:12]
 
 
-def _paths(kernel_path):
-    stem = f"{os.path.splitext(kernel_path)[0]}.{machine_key()}"
+def _paths(kernel_path, layout):
+    """Object and manifest of one specialisation: like numba's dispatcher, one per argument
+    types (the same source can be called with, say, float32 or float64 parameter arrays)."""
+    types = hashlib.sha256(json.dumps(layout).encode()).hexdigest()[:8]
+    stem = f"{os.path.splitext(kernel_path)[0]}.{machine_key()}.{types}"
     return stem + ".o", stem + ".json"
 
 
@@ -139,7 +142,7 @@ def save(cres, args, kernel_path):
                         if g.is_declaration and not g.name.startswith("llvm.")})
     if _unlinkable(externals):
         return False
-    object_path, manifest_path = _paths(kernel_path)
+    object_path, manifest_path = _paths(kernel_path, layout)
     with open(object_path + ".tmp", "wb") as handle:
         handle.write(obj)
     os.replace(object_path + ".tmp", object_path)
@@ -149,9 +152,9 @@ def save(cres, args, kernel_path):
     return True
 
 
-def load(kernel_path):
-    """The saved kernel for this machine as a NativeKernel, or None if there is none."""
-    object_path, manifest_path = _paths(kernel_path)
+def load(kernel_path, args):
+    """The kernel saved for this machine and these argument types as a NativeKernel, or None."""
+    object_path, manifest_path = _paths(kernel_path, _layout(args)[0])
     manifest = load_json(manifest_path)
     if manifest is None:
         return None
@@ -171,15 +174,26 @@ def load(kernel_path):
     return NativeKernel(address, manifest)
 
 
+def _process_symbols():
+    """The symbols the running process exports (dlopen(NULL)); None where there is no such
+    handle (Windows), and then nothing is saved or loaded."""
+    try:
+        return ctypes.CDLL(None)
+    except (OSError, TypeError):
+        return None
+
+
 def _unlinkable(externals):
     """The external symbols neither the process exports nor a stub may stand in for."""
-    process = ctypes.CDLL(None)
+    process = _process_symbols()
+    if process is None:
+        return list(externals) or ["(no process symbol table)"]
     return [n for n in externals if n not in _WRAPPER_HELPERS and not hasattr(process, n)]
 
 
 def _stubs_ir(externals):
     """Definitions, local to the kernel's engine, of the wrapper-only helpers the process lacks."""
-    process = ctypes.CDLL(None)
+    process = _process_symbols()
     lines = ["declare void @abort()"]
     for name in externals:
         if name in _WRAPPER_HELPERS and not hasattr(process, name):
@@ -233,6 +247,10 @@ def _link(obj, manifest):
 _ENTER = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 
 
+class ArgumentMismatch(TypeError):
+    """Arguments of other types than a saved specialisation was compiled for (checked before it runs)."""
+
+
 class NativeKernel:
     """Callable like the numba kernel: ``kernel(step0, n_steps, dt, spike_cap, *arrays)`` returns
     its tuple of integers.  Each instance has its own argument slots (one per simulation)."""
@@ -258,14 +276,14 @@ class NativeKernel:
         kind, o = self._layout[i], self._offset[i]
         if kind[0] == "scalar":
             if isinstance(value, np.ndarray) and value.ndim:
-                raise TypeError(f"saved kernel argument {i}: expected a {kind[1]} scalar, got an array")
+                raise ArgumentMismatch(f"saved kernel argument {i}: expected a {kind[1]} scalar, got an array")
             dtype, bits = self._bits[i]
             self._slots[o] = np.asarray(value, dtype=dtype).view(bits)
         else:
             _, dtype, ndim = kind
             if not isinstance(value, np.ndarray) or value.dtype.str != dtype or value.ndim != ndim \
                     or not value.flags.c_contiguous:
-                raise TypeError(f"saved kernel argument {i}: expected a C-contiguous {ndim}-d {dtype} array, "
+                raise ArgumentMismatch(f"saved kernel argument {i}: expected a C-contiguous {ndim}-d {dtype} array, "
                                 f"got {type(value).__name__} {getattr(value, 'dtype', '')}")
             self._slots[o:o + 5] = (0, 0, value.size, value.itemsize, value.ctypes.data)
             self._slots[o + 5:o + 5 + 2 * ndim] = value.shape + value.strides
@@ -273,7 +291,7 @@ class NativeKernel:
 
     def __call__(self, *args):
         if len(args) != len(self._layout):
-            raise TypeError(f"saved kernel takes {len(self._layout)} arguments ({len(args)} given)")
+            raise ArgumentMismatch(f"saved kernel takes {len(self._layout)} arguments ({len(args)} given)")
         held = self._held
         for i, value in enumerate(args):
             if value is not held[i]:        # parameters and state arrays are the same objects each call
@@ -285,15 +303,34 @@ class NativeKernel:
         return tuple(int(x) for x in self._ret)
 
 
-class SavingKernel:
-    """A kernel not saved yet: the first call compiles and saves it, then runs the saved code, so
-    this process runs what later ones load.  If it cannot be saved, numba's dispatcher runs it."""
+class SerialKernel:
+    """A serial kernel called like numba's dispatcher: per argument types, the saved code if there
+    is some for this machine, else numba compiles it (without its wrappers), saves it and this
+    process runs the saved code too.  If it cannot be saved, numba's dispatcher runs it.
 
-    def __init__(self, dispatcher, kernel_path):
-        self._dispatcher, self._path, self._call = dispatcher, kernel_path, None
+    ``dispatcher``: a function returning numba's dispatcher, called only when something must be
+    compiled (it imports numba)."""
+
+    def __init__(self, kernel_path, dispatcher):
+        self._path, self._dispatcher = kernel_path, dispatcher
+        self._current = None
+        self._by_layout = {}
 
     def __call__(self, *args):
-        if self._call is None:
-            saved = compile_and_save(self._dispatcher, args, self._path)
-            self._call = (saved and load(self._path)) or self._dispatcher
-        return self._call(*args)
+        if self._current is not None:
+            try:
+                return self._current(*args)
+            except ArgumentMismatch:        # other argument types than the current specialisation
+                pass
+        self._current = self._specialise(args)
+        return self._current(*args)
+
+    def _specialise(self, args):
+        key = json.dumps(_layout(args)[0])
+        if key not in self._by_layout:
+            kernel = load(self._path, args)
+            if kernel is None:
+                dispatcher = self._dispatcher()
+                kernel = (compile_and_save(dispatcher, args, self._path) and load(self._path, args)) or dispatcher
+            self._by_layout[key] = kernel
+        return self._by_layout[key]

@@ -86,7 +86,7 @@ def small_network():
     return net
 
 
-def test_damaged_or_foreign_saved_kernels_are_not_loaded_and_bad_arguments_are_refused(tmp_path, monkeypatch):
+def test_one_saved_specialisation_per_argument_types_and_damaged_or_foreign_ones_are_not_loaded(tmp_path, monkeypatch):
     import numpy as np
     import neurosim as ns
     from neurosim.backends.numba import native
@@ -95,32 +95,36 @@ def test_damaged_or_foreign_saved_kernels_are_not_loaded_and_bad_arguments_are_r
     sim = ns.compile(small_network(), quiet=True)
     spikes = sim.run(50.0).spikes("cells")
     assert spikes[0].size > 0
-    assert isinstance(native.load(sim.kernel_path), native.NativeKernel)
+    args = [np.int64(0), np.int64(0), 0.1, np.int64(1)] + [sim._args[n] for n in sim._arg_names]
+    saved = native.load(sim.kernel_path, args)
+    assert isinstance(saved, native.NativeKernel)
 
-    # the kernel checks what it is given instead of reading the wrong memory
-    args = [np.int64(0), np.int64(10), 0.1, np.int64(1)] + [sim._args[n] for n in sim._arg_names]
+    # a specialisation checks what it is given instead of reading the wrong memory ...
     float_array = next(i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.dtype == np.float32)
-    wrong = list(args)
-    wrong[float_array] = args[float_array].astype(np.float64)
+    other = list(args)
+    other[float_array] = args[float_array].astype(np.float64)
     with pytest.raises(TypeError, match="expected a C-contiguous 1-d <f4 array"):
-        sim._kernel(*wrong)
+        saved(*other)
     with pytest.raises(TypeError, match="arguments"):
-        sim._kernel(*args[:-1])
+        saved(*args[:-1])
+    # ... and the kernel, like numba's dispatcher, compiles and saves one for the new types
+    assert sim._kernel(*other) == (0, 0, 0)
+    assert len(list(tmp_path.glob("kernels/*.o"))) == 2
+    assert isinstance(native.load(sim.kernel_path, other), native.NativeKernel)
 
     # another machine / numba setting: a different key, nothing to load
     native.machine_key.cache_clear()
     monkeypatch.setenv("NUMBA_OPT", "1")
-    assert native.load(sim.kernel_path) is None
+    assert native.load(sim.kernel_path, args) is None
     monkeypatch.delenv("NUMBA_OPT")
     native.machine_key.cache_clear()
 
     # a damaged object (checksum) is not linked; compiling again saves a good one
-    (obj,) = tmp_path.glob("kernels/*.o")
-    obj.write_bytes(obj.read_bytes()[:-100])
+    for obj in tmp_path.glob("kernels/*.o"):
+        obj.write_bytes(obj.read_bytes()[:-100])
     monkeypatch.setattr(native, "_ENGINES", {})
-    assert native.load(sim.kernel_path) is None
+    assert native.load(sim.kernel_path, args) is None
     again = ns.compile(small_network(), quiet=True)
-    assert isinstance(again._kernel, native.SavingKernel)
     t, i = again.run(50.0).spikes("cells")
     assert np.array_equal(t, spikes[0]) and np.array_equal(i, spikes[1])
-    assert isinstance(native.load(sim.kernel_path), native.NativeKernel)
+    assert isinstance(native.load(sim.kernel_path, args), native.NativeKernel)
