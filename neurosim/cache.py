@@ -17,11 +17,11 @@ def cache_dir(*parts):
     return path
 
 
-def write_atomic(path, text):
-    """Write a file so that concurrent readers never see it half-written."""
+def write_atomic(path, data):
+    """Write text or bytes so that concurrent readers never see the file half-written."""
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
+    with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w") as handle:
+        handle.write(data)
     os.replace(tmp, path)
 
 

@@ -143,9 +143,7 @@ def save(cres, args, kernel_path):
     if _unlinkable(externals):
         return False
     object_path, manifest_path = _paths(kernel_path, layout)
-    with open(object_path + ".tmp", "wb") as handle:
-        handle.write(obj)
-    os.replace(object_path + ".tmp", object_path)
+    write_atomic(object_path, obj)
     write_atomic(manifest_path, json.dumps({
         "symbol": symbol, "params": params, "layout": layout, "externals": externals,
         "n_return": n_return, "sha256": hashlib.sha256(obj).hexdigest()}))
