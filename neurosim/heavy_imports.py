@@ -15,10 +15,9 @@ anyway.  Start-up figures: docs/performance.md.
 """
 import atexit
 import contextlib
+import functools
 import gc
 import sys
-
-_EXIT_FREEZE = []       # [True] once the exit handler is registered in this process
 
 
 @contextlib.contextmanager
@@ -33,11 +32,11 @@ def collector_paused():
             gc.enable()
 
 
+@functools.cache
 def freeze_at_exit():
-    """Register (once) the exit handler that spares the final collections the loaded libraries."""
-    if not _EXIT_FREEZE:
-        atexit.register(gc.freeze)
-        _EXIT_FREEZE.append(True)
+    """Register (once per process) the exit handler that spares the final collections the
+    loaded libraries."""
+    atexit.register(gc.freeze)
 
 
 def load_numba_compiler():

@@ -92,11 +92,12 @@ def _check_plastic_delays(built):
 
 def _check_threads(threads):
     """1, or up to numba's thread count (numba is imported only to check more than one)."""
-    if not isinstance(threads, bool) and isinstance(threads, int) and threads == 1:
+    is_int = isinstance(threads, int) and not isinstance(threads, bool)
+    if is_int and threads == 1:
         return
     load_numba_compiler()
     import numba
-    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
+    if not is_int or not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
         raise ValidationError("numba backend", "threads", f"must be an integer from 1 to "
                               f"{numba.config.NUMBA_NUM_THREADS} (got {threads!r})")
 

@@ -128,7 +128,7 @@ def save(cres, args, kernel_path):
     library = cres.library
     try:
         obj = library._get_compiled_object()
-    except (RuntimeError, ValueError):      # loaded from numba's own cache: object already consumed
+    except (RuntimeError, ValueError):      # numba kept no object (e.g. it came from numba's own cache)
         return False
     symbol = cres.fndesc.mangled_name
     function = library.get_function(symbol)
@@ -140,7 +140,7 @@ def save(cres, args, kernel_path):
         return False
     externals = sorted({g.name for g in list(library._final_module.functions) + list(library._final_module.global_variables)
                         if g.is_declaration and not g.name.startswith("llvm.")})
-    if _unlinkable(externals):
+    if _unlinkable(_missing_symbols(externals)):
         return False
     object_path, manifest_path = _paths(kernel_path, layout)
     write_atomic(object_path, obj)
@@ -172,30 +172,26 @@ def load(kernel_path, args):
     return NativeKernel(address, manifest)
 
 
-def _process_symbols():
-    """The symbols the running process exports (dlopen(NULL)); None where there is no such
-    handle (Windows), and then nothing is saved or loaded."""
+def _missing_symbols(externals):
+    """The external symbols the running process does not export (looked up with dlopen(NULL));
+    all of them where there is no such handle (Windows), and then nothing is saved or loaded."""
     try:
-        return ctypes.CDLL(None)
+        process = ctypes.CDLL(None)
     except (OSError, TypeError):
-        return None
-
-
-def _unlinkable(externals):
-    """The external symbols neither the process exports nor a stub may stand in for."""
-    process = _process_symbols()
-    if process is None:
         return list(externals) or ["(no process symbol table)"]
-    return [n for n in externals if n not in _WRAPPER_HELPERS and not hasattr(process, n)]
+    return [n for n in externals if not hasattr(process, n)]
 
 
-def _stubs_ir(externals):
-    """Definitions, local to the kernel's engine, of the wrapper-only helpers the process lacks."""
-    process = _process_symbols()
+def _unlinkable(missing):
+    """Of the missing symbols, those no stub may stand in for."""
+    return [n for n in missing if n not in _WRAPPER_HELPERS]
+
+
+def _stubs_ir(missing):
+    """Definitions, local to the kernel's engine, of the missing wrapper-only helpers."""
     lines = ["declare void @abort()"]
-    for name in externals:
-        if name in _WRAPPER_HELPERS and not hasattr(process, name):
-            lines += [f'define void @"{name}"() {{', "  call void @abort()", "  unreachable", "}"]
+    for name in missing:
+        lines += [f'define void @"{name}"() {{', "  call void @abort()", "  unreachable", "}"]
     return "\n".join(lines)
 
 
@@ -213,11 +209,9 @@ def _trampoline_ir(symbol, params):
         elif ty == "float":
             lines.append(f"  %w{i} = trunc i64 %v{i} to i32")
             lines.append(f"  %a{i} = bitcast i32 %w{i} to float")
-        elif ty == "i64":
-            lines.append(f"  %a{i} = add i64 %v{i}, 0")
-        else:
+        elif ty != "i64":
             lines.append(f"  %a{i} = trunc i64 %v{i} to {ty}")
-        call.append(f"{ty} %a{i}")
+        call.append(f"{ty} %{'v' if ty == 'i64' else 'a'}{i}")
     return "\n".join([
         f'declare i32 @"{symbol}"(ptr, ptr, {", ".join(params)})',
         "define i32 @neurosim_enter(ptr %ret, ptr %exc, ptr %slots) {",
@@ -229,13 +223,14 @@ def _trampoline_ir(symbol, params):
 def _link(obj, manifest):
     """JIT-link the object with the trampoline and stubs in an engine of its own; None if the
     process lacks a symbol it needs (LLVM would abort the process on an unresolved one)."""
-    if _unlinkable(manifest["externals"]):
+    missing = _missing_symbols(manifest["externals"])
+    if _unlinkable(missing):
         return None
     llvm = _llvm()
     target = llvm.Target.from_default_triple().create_target_machine(opt=2)
     engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), target)
     engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
-    module = llvm.parse_assembly(_trampoline_ir(manifest["symbol"], manifest["params"]) + _stubs_ir(manifest["externals"]))
+    module = llvm.parse_assembly(_trampoline_ir(manifest["symbol"], manifest["params"]) + _stubs_ir(missing))
     module.verify()
     engine.add_module(module)
     engine.finalize_object()
