@@ -17,6 +17,7 @@ import atexit
 import contextlib
 import functools
 import gc
+import importlib.util
 import sys
 
 
@@ -45,10 +46,32 @@ def load_numba_compiler():
     freeze_at_exit()
     if "numba.np.arraymath" in sys.modules:     # registries already filled in this process
         return
+    _defer_f2py()
     with collector_paused():
         from numba.core.registry import cpu_target
         cpu_target.typing_context.refresh()
         cpu_target.target_context.refresh()
+
+
+def _defer_f2py():
+    """Make ``numpy.f2py`` a lazily executed module unless it is already imported.
+
+    Filling numba's registries checks for BLAS by importing scipy.linalg, whose array-API shim
+    copies every attribute of numpy, which imports numpy.f2py (and its Fortran parser): 0.13 to
+    0.25 s of a cold start for a module nothing here uses.  With Python's own ``LazyLoader``
+    the module object exists but runs its code at its first attribute access, so
+    ``numpy.f2py`` still works as usual for whoever uses it."""
+    if "numpy.f2py" in sys.modules:
+        return
+    import numpy
+    spec = importlib.util.find_spec("numpy.f2py")
+    if spec is None or spec.loader is None:
+        return
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["numpy.f2py"] = module
+    spec.loader.exec_module(module)
+    numpy.f2py = module
 
 
 def load_neo():

@@ -69,6 +69,7 @@ class NumbaSimulation:
         self.info = {}     # backend facts, e.g. 'weight_quantisation' under numerics='spinnaker'
         self._parallel = builder.uses_prange
         self._arg_names = list(builder.args)
+        self._call_names = builder.used_args()      # the kernel's parameters after step0..spike_cap
         # the builder's arrays are the initial state; run() works on copies of the ones the
         # kernel changes, the others (connectivity, parameters, static weights) are shared
         self._initial = dict(builder.args)
@@ -300,7 +301,7 @@ class NumbaSimulation:
             a[tr["name"] + "_buf"] = np.zeros((n_steps // tr["every"] + 1, tr["n"]), dtype=self._dtype)
             a[tr["name"] + "_n"][0] = 0
         done, _, n_out = self._kernel(np.int64(self._step), np.int64(n_steps), self.built.dt,
-                                      np.int64(self._spike_cap), *[a[n] for n in self._arg_names])
+                                      np.int64(self._spike_cap), *[a[n] for n in self._call_names])
         self._step += done
         return done, n_out
 

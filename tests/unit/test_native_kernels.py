@@ -95,7 +95,7 @@ def test_one_saved_specialisation_per_argument_types_and_damaged_or_foreign_ones
     sim = ns.compile(small_network(), quiet=True)
     spikes = sim.run(50.0).spikes("cells")
     assert spikes[0].size > 0
-    args = [np.int64(0), np.int64(0), 0.1, np.int64(1)] + [sim._args[n] for n in sim._arg_names]
+    args = [np.int64(0), np.int64(0), 0.1, np.int64(1)] + [sim._args[n] for n in sim._call_names]
     saved = native.load(sim.kernel_path, args)
     assert isinstance(saved, native.NativeKernel)
 
