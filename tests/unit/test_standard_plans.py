@@ -69,3 +69,21 @@ def test_objects_dropped_after_loading_numba_and_neo_are_still_collected():
     del a, b
     gc.collect()
     assert alive() is None
+
+
+def test_numpy_f2py_still_works_after_numba_loads_with_it_deferred():
+    """Loading numba's compiler leaves numpy.f2py unexecuted (scipy's shim would otherwise run its
+    Fortran parser for nothing) but fully usable at its first use, also as ``numpy.f2py``."""
+    script = textwrap.dedent("""
+        import sys
+        from neurosim import heavy_imports
+        heavy_imports.load_numba_compiler()
+        print("numpy.f2py.crackfortran" in sys.modules)
+        import numpy
+        import numpy.f2py
+        print(callable(numpy.f2py.run_main), numpy.f2py is sys.modules["numpy.f2py"],
+              "numpy.f2py.crackfortran" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False", "True", "True", "True"]
