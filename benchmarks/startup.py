@@ -9,6 +9,11 @@ Each figure is the wall time of the child process from launch to exit (Python's 
 shutdown included), as a user timing ``python contract.py`` would see it.  This machine is noisy:
 the median and the range over the repeats are printed, warm and cold runs alternate so that a
 slow spell hits both.  Targets (issue "Performance"): warm <= 1 s, cold <= 3 s.
+
+"Cold" means empty numba and neurosim caches, not a missing Python bytecode cache: pip writes
+that at install time.  So the children may write bytecode even where PYTHONDONTWRITEBYTECODE is
+set (as in some sandboxes and CI images); the first, untimed run writes it for an editable
+install.  Without it every run would recompile neurosim's own modules (about 0.1 s).
 """
 import argparse
 import json
@@ -46,6 +51,7 @@ def run_once(script, cache_root):
     """Wall seconds of one child process and its printed rate (Hz)."""
     env = dict(os.environ, NEUROSIM_CACHE_DIR=os.path.join(cache_root, "neurosim"),
                NUMBA_CACHE_DIR=os.path.join(cache_root, "numba"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)     # see the module docstring
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, script], capture_output=True, text=True, env=env, timeout=600)
     wall = time.perf_counter() - t0
