@@ -90,16 +90,29 @@ def _check_plastic_delays(built):
                 "equation-defined synapses)")
 
 
+def _max_threads():
+    """numba's thread count (``numba.config.NUMBA_NUM_THREADS``).  Before numba is loaded, the
+    rule numba applies, so that checking ``threads=2`` for a serial kernel, which never needs
+    numba, does not import it (0.4 s): the CPUs this process may run on, unless
+    NUMBA_NUM_THREADS is set (then numba itself reads and checks it)."""
+    if "numba" not in sys.modules and "NUMBA_NUM_THREADS" not in os.environ:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:      # no affinity call on this platform
+            return max(1, os.cpu_count() or 1)
+    import numba
+    return numba.config.NUMBA_NUM_THREADS
+
+
 def _check_threads(threads):
-    """1, or up to numba's thread count (numba is imported only to check more than one)."""
+    """1, or up to numba's thread count."""
     is_int = isinstance(threads, int) and not isinstance(threads, bool)
     if is_int and threads == 1:
         return
-    load_numba_compiler()
-    import numba
-    if not is_int or not 1 <= threads <= numba.config.NUMBA_NUM_THREADS:
+    limit = _max_threads()
+    if not is_int or not 1 <= threads <= limit:
         raise ValidationError("numba backend", "threads", f"must be an integer from 1 to "
-                              f"{numba.config.NUMBA_NUM_THREADS} (got {threads!r})")
+                              f"{limit} (got {threads!r})")
 
 
 def compile(network, threads=1, numerics="float32", quiet=False, record_to=None):

@@ -128,3 +128,20 @@ def test_one_saved_specialisation_per_argument_types_and_damaged_or_foreign_ones
     t, i = again.run(50.0).spikes("cells")
     assert np.array_equal(t, spikes[0]) and np.array_equal(i, spikes[1])
     assert isinstance(native.load(sim.kernel_path, args), native.NativeKernel)
+
+
+def test_thread_count_is_checked_like_numba_without_importing_it():
+    """threads=2 on a serial kernel needs no numba: the limit is found by numba's own rule
+    (the CPUs this process may use) and agrees with numba's once numba is loaded."""
+    script = ("import sys\n"
+              "from neurosim.backends.numba import _max_threads\n"
+              "before = _max_threads()\n"
+              "print(before, 'numba' in sys.modules)\n"
+              "import numba\n"
+              "print(numba.config.NUMBA_NUM_THREADS, _max_threads())\n")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    (before, imported), (numba_says, after) = (line.split() for line in out.stdout.splitlines())
+    assert imported == "False"
+    assert before == numba_says == after
