@@ -93,13 +93,17 @@ def _check_plastic_delays(built):
 def _max_threads():
     """numba's thread count (``numba.config.NUMBA_NUM_THREADS``).  Before numba is loaded, the
     rule numba applies, so that checking ``threads=2`` for a serial kernel, which never needs
-    numba, does not import it (0.4 s): the CPUs this process may run on, unless
-    NUMBA_NUM_THREADS is set (then numba itself reads and checks it)."""
-    if "numba" not in sys.modules and "NUMBA_NUM_THREADS" not in os.environ:
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:      # no affinity call on this platform
-            return max(1, os.cpu_count() or 1)
+    numba, does not import it (0.4 s): NUMBA_NUM_THREADS if set, else the CPUs this process may
+    run on.  A setting that is not a plain positive integer is left to numba to read and refuse."""
+    if "numba" not in sys.modules:
+        setting = os.environ.get("NUMBA_NUM_THREADS")
+        if setting is None:
+            try:
+                return max(1, len(os.sched_getaffinity(0)))
+            except AttributeError:      # no affinity call on this platform
+                return max(1, os.cpu_count() or 1)
+        if setting.isdigit() and int(setting) >= 1:
+            return int(setting)
     import numba
     return numba.config.NUMBA_NUM_THREADS
 
@@ -132,9 +136,9 @@ def compile(network, threads=1, numerics="float32", quiet=False, record_to=None)
     built = build(network)
     quantisation = emulate_spinnaker(built, network) if numerics == "spinnaker" else None
     _check_plastic_delays(built)
-    if threads > 1:
-        choose_threading_layer()      # before the kernel loads: compiling it can start the threads
     builder = generate(built, NUMERICS[numerics], threads=threads)
+    if builder.uses_prange:           # a serial kernel (any size below PARALLEL_MIN_NEURONS) needs no numba threads
+        choose_threading_layer()      # before the kernel loads: compiling it can start the threads
     source = builder.source(_runtime_hash())
     kernel, path = _kernel(source, serial=not builder.uses_prange)
     sim = NumbaSimulation(network, built, kernel, builder, NUMERICS[numerics], threads, quiet, record_to)

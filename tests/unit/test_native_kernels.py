@@ -38,7 +38,7 @@ for pop in (src, cells, adex):
     pop.record("spikes")
 cells.record("v", sampling_interval=0.5, indices=[0, 3, 7])
 adex.record("w_adapt")
-sim = ns.compile(net, numerics=sys.argv[1], quiet=True)
+sim = ns.compile(net, numerics=sys.argv[1], threads=int(sys.argv[2]), quiet=True)
 sim.run(30.0)
 sim.run(25.0)
 digest = {}
@@ -53,10 +53,10 @@ print(json.dumps(digest))
 """
 
 
-def child(cache, numerics, native=True):
+def child(cache, numerics, native=True, threads=1):
     env = dict(os.environ, NEUROSIM_CACHE_DIR=str(cache / "neurosim"), NUMBA_CACHE_DIR=str(cache / "numba"),
-               NEUROSIM_NATIVE_KERNELS="1" if native else "0")
-    out = subprocess.run([sys.executable, "-c", CHILD, numerics], env=env, capture_output=True, text=True,
+               NEUROSIM_NATIVE_KERNELS="1" if native else "0", NUMBA_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, "-c", CHILD, numerics, str(threads)], env=env, capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -74,6 +74,10 @@ def test_saved_kernel_runs_exactly_what_numba_runs(tmp_path, numerics):
     assert reference["cells"][0] > 0 and reference["adex"][0] > 0, reference
     assert cold == reference
     assert warm == reference
+    # two threads on a network this small run the same serial kernel, still without numba
+    warm_two_threads = child(tmp_path / "native", numerics, threads=2)
+    assert warm_two_threads.pop("numba imported") is False, "threads=2 on a serial kernel imported numba"
+    assert warm_two_threads == reference
 
 
 def small_network():
@@ -130,9 +134,10 @@ def test_one_saved_specialisation_per_argument_types_and_damaged_or_foreign_ones
     assert isinstance(native.load(sim.kernel_path, args), native.NativeKernel)
 
 
-def test_thread_count_is_checked_like_numba_without_importing_it():
+@pytest.mark.parametrize("setting", [None, "3"])
+def test_thread_count_is_checked_like_numba_without_importing_it(setting):
     """threads=2 on a serial kernel needs no numba: the limit is found by numba's own rule
-    (the CPUs this process may use) and agrees with numba's once numba is loaded."""
+    (NUMBA_NUM_THREADS, else the CPUs this process may use) and agrees with numba's once loaded."""
     script = ("import sys\n"
               "from neurosim.backends.numba import _max_threads\n"
               "before = _max_threads()\n"
@@ -140,8 +145,12 @@ def test_thread_count_is_checked_like_numba_without_importing_it():
               "import numba\n"
               "print(numba.config.NUMBA_NUM_THREADS, _max_threads())\n")
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
+    if setting is not None:
+        env["NUMBA_NUM_THREADS"] = setting
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     (before, imported), (numba_says, after) = (line.split() for line in out.stdout.splitlines())
     assert imported == "False"
     assert before == numba_says == after
+    if setting is not None:
+        assert before == setting
