@@ -27,10 +27,7 @@ binary, so synapse creation is in it); "cpu/ref" divides it by neurosim-numba-1'
 loaded machine CPU time is steadier than the wall clock.
 """
 import os
-import resource
-import shutil
 import sys
-import tempfile
 import time
 
 _T0 = time.perf_counter()
@@ -95,78 +92,6 @@ def _brian2_network(b2):
     return net, s_mon, Ce, Ci
 
 
-def run_brian2_cpp(duration, threads, cache_dir):
-    t_import = time.perf_counter()
-    import brian2 as b2
-
-    t_start = time.perf_counter()
-    build_dir = tempfile.mkdtemp(prefix="coba_brian2_cpp_")
-    try:
-        b2.set_device("cpp_standalone", directory=build_dir, build_on_run=False)
-        b2.prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0
-        b2.seed(SEED)
-        net, s_mon, Ce, Ci = _brian2_network(b2)
-        net.run(duration * b2.ms)
-        t_described = time.perf_counter()
-        b2.device.build(directory=build_dir, compile=True, run=False, with_output=False)
-        t_made = time.perf_counter()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        b2.device.run(directory=build_dir, with_output=False)  # the binary, a child process
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t_done = time.perf_counter()
-        timers = b2.device.timers
-        make = (timers["compile"]["make"] or 0.0) + (timers["compile"]["clean"] or 0.0)
-        binary = t_done - t_made
-        codegen = (t_made - t_described) - make
-        return {
-            "import_s": t_start - t_import,
-            "build_s": (t_described - t_start) + codegen,
-            "compile_s": make,
-            "run_s": float(b2.device._last_run_time),
-            # CPU time of the whole binary (set-up, synapse creation and writing results included)
-            "run_cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-            "binary_s": binary,
-            "spikes": int(s_mon.num_spikes),
-            "synapses": int(len(Ce) + len(Ci)),
-            "version": b2.__version__,
-        }
-    finally:
-        shutil.rmtree(build_dir, ignore_errors=True)
-
-
-def run_brian2_cython(duration, cache_dir):
-    t_import = time.perf_counter()
-    import brian2 as b2
-
-    t_start = time.perf_counter()
-    b2.prefs.codegen.target = "cython"  # no silent fallback to numpy
-    if cache_dir:
-        b2.prefs.codegen.runtime.cython.cache_dir = os.path.join(cache_dir, "brian2_cython")
-    b2.seed(SEED)
-    net, s_mon, Ce, Ci = _brian2_network(b2)
-    t_built = time.perf_counter()
-    warmup_ms = 1.0  # generates and compiles (or loads) every code object, creates the synapses
-    net.run(warmup_ms * b2.ms)
-    t_warm = time.perf_counter()
-    n_before = int(s_mon.num_spikes)
-    c_run = time.process_time()
-    net.run(duration * b2.ms)
-    t_ran = time.perf_counter()
-    c_ran = time.process_time()
-    return {
-        "import_s": t_start - t_import,
-        "build_s": t_built - t_start,
-        "compile_s": t_warm - t_built,
-        "run_s": float(b2.device._last_run_time),
-        "run_wall_s": t_ran - t_warm,
-        "run_cpu_s": c_ran - c_run,
-        "warmup_ms": warmup_ms,
-        "spikes": int(s_mon.num_spikes) - n_before,
-        "synapses": int(len(Ce) + len(Ci)),
-        "version": b2.__version__,
-    }
-
-
 def run_nest(duration, threads):
     t_import = time.perf_counter()
     import numpy as np
@@ -218,9 +143,10 @@ def run_engine(engine, duration, cache_dir):
     if engine.startswith("neurosim-numba-"):
         return run_neurosim(duration, int(engine.rsplit("-", 1)[1]), cache_dir)
     if engine.startswith("brian2-cpp-"):
-        return run_brian2_cpp(duration, int(engine.rsplit("-", 1)[1]), cache_dir)
+        return harness.run_brian2_cpp(_brian2_network, duration, int(engine.rsplit("-", 1)[1]), "coba",
+                                      SEED, cpu_time=True)
     if engine == "brian2-cython":
-        return run_brian2_cython(duration, cache_dir)
+        return harness.run_brian2_cython(_brian2_network, duration, cache_dir, SEED, cpu_time=True)
     return run_nest(duration, int(engine.rsplit("-", 1)[1]))
 
 

@@ -27,9 +27,7 @@ covers the compiler processes, so it is an upper bound for the binary).
 """
 
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 _T0 = time.perf_counter()
@@ -89,81 +87,16 @@ def _brian2_network(b2):
     return net, s_mon, Ce, Ci
 
 
-def run_brian2_cpp(duration, threads, cache_dir):
-    t_import = time.perf_counter()
-    import brian2 as b2
-
-    t_start = time.perf_counter()
-    build_dir = tempfile.mkdtemp(prefix="cuba_brian2_cpp_")
-    try:
-        b2.set_device("cpp_standalone", directory=build_dir, build_on_run=False)
-        b2.prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0
-        b2.seed(SEED)
-        net, s_mon, Ce, Ci = _brian2_network(b2)
-        net.run(duration * b2.ms)
-        t_described = time.perf_counter()
-        b2.device.build(directory=build_dir, compile=True, run=True, with_output=False)
-        t_done = time.perf_counter()
-        timers = b2.device.timers
-        make = (timers["compile"]["make"] or 0.0) + (timers["compile"]["clean"] or 0.0)
-        binary = timers["run_binary"] or 0.0
-        codegen = (t_done - t_described) - make - binary
-        return {
-            "import_s": t_start - t_import,
-            "build_s": (t_described - t_start) + codegen,
-            "compile_s": make,
-            "run_s": float(b2.device._last_run_time),
-            "binary_s": binary,
-            "spikes": int(s_mon.num_spikes),
-            "synapses": int(len(Ce) + len(Ci)),
-            "version": b2.__version__,
-        }
-    finally:
-        shutil.rmtree(build_dir, ignore_errors=True)
-
-
-def run_brian2_cython(duration, cache_dir):
-    t_import = time.perf_counter()
-    import brian2 as b2
-
-    t_start = time.perf_counter()
-    b2.prefs.codegen.target = "cython"  # no silent fallback to numpy
-    if cache_dir:
-        b2.prefs.codegen.runtime.cython.cache_dir = os.path.join(cache_dir, "brian2_cython")
-    b2.seed(SEED)
-    net, s_mon, Ce, Ci = _brian2_network(b2)
-    t_built = time.perf_counter()
-    # The first run generates and compiles (or loads from the cache) every code
-    # object and creates the synapses; a short warm-up run pays that cost.
-    warmup_ms = 1.0
-    net.run(warmup_ms * b2.ms)
-    t_warm = time.perf_counter()
-    n_before = int(s_mon.num_spikes)
-    net.run(duration * b2.ms)
-    t_ran = time.perf_counter()
-    return {
-        "import_s": t_start - t_import,
-        "build_s": t_built - t_start,
-        "compile_s": t_warm - t_built,
-        "run_s": float(b2.device._last_run_time),
-        "run_wall_s": t_ran - t_warm,
-        "warmup_ms": warmup_ms,
-        "spikes": int(s_mon.num_spikes) - n_before,
-        "synapses": int(len(Ce) + len(Ci)),
-        "version": b2.__version__,
-    }
-
-
 def run_engine(engine, duration, cache_dir):
     if engine == "neurosim-numba-1":
         return run_neurosim(duration, 1, cache_dir)
     if engine == "neurosim-numba-2":
         return run_neurosim(duration, 2, cache_dir)
     if engine == "brian2-cpp-1":
-        return run_brian2_cpp(duration, 1, cache_dir)
+        return harness.run_brian2_cpp(_brian2_network, duration, 1, "cuba", SEED)
     if engine == "brian2-cpp-2":
-        return run_brian2_cpp(duration, 2, cache_dir)
-    return run_brian2_cython(duration, cache_dir)
+        return harness.run_brian2_cpp(_brian2_network, duration, 2, "cuba", SEED)
+    return harness.run_brian2_cython(_brian2_network, duration, cache_dir, SEED)
 
 
 def _engine_env(engine):

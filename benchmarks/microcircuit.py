@@ -146,8 +146,6 @@ def _synapses_and_outdegrees(sim, args):
 
 def run_neurosim(args, threads, guard):
     t_import = time.perf_counter()
-    import numpy as np
-
     import neurosim as ns
     from neurosim.models.benchmark_networks import PD14_POPULATIONS, microcircuit_network
 
