@@ -362,7 +362,7 @@ def _spikes(kb, k, pop, ptr_slots, hist_len):
     if hist_len:
         kb.arg(f"hist{k}", np.zeros((hist_len, pop.size), dtype=np.int32))
         kb.arg(f"histn{k}", np.zeros(hist_len, dtype=np.int64))
-        kb.emit(2, f"spk{k} = hist{k}[step % {hist_len}]")
+        kb.emit(2, f"spk{k} = hist{k}[step % hist{k}.shape[0]]")
         spk = f"spk{k}"
     else:
         spk = kb.arg(f"spk{k}", np.zeros(pop.size, dtype=np.int32))
@@ -383,8 +383,9 @@ def _spikes(kb, k, pop, ptr_slots, hist_len):
                 kb.emit(6, f"s{k}_{target}[i] {op} {_expr(tree, mapping)}")
             if f"ref{k}" in kb.args:
                 steps = pop.refractory_steps
+                # an argument even when homogeneous: the source must not depend on values
                 ref_steps = (kb.arg(f"refsteps{k}", np.asarray(steps, dtype=np.int32)) + "[i]"
-                             if not isinstance(steps, int) else str(int(steps)))
+                             if not isinstance(steps, int) else kb.arg(f"refsteps{k}", np.int64(steps)))
                 kb.emit(6, f"ref{k}[i] = {ref_steps}")
     elif pop.kind == "poisson":
         rate = pop.params["rate"]
@@ -419,7 +420,7 @@ def _spikes(kb, k, pop, ptr_slots, hist_len):
         kb.emit(4, f"n_spk{k} += 1")
         kb.emit(3, f"ptrs[{slot}] += 1")
     if hist_len:
-        kb.emit(2, f"histn{k}[step % {hist_len}] = n_spk{k}")
+        kb.emit(2, f"histn{k}[step % hist{k}.shape[0]] = n_spk{k}")
     if pop.record_spikes is not None:
         mask = kb.arg(f"recspk{k}", pop.record_spikes)
         kb.emit(2, f"for q_ in range(n_spk{k}):")

@@ -132,3 +132,22 @@ def test_kernel_source_does_not_depend_on_string_hashing():
         assert done.returncode == 0, done.stderr[-2000:]
         names.append(done.stdout.split())
     assert names[0] == names[1] == names[2], names
+
+
+def test_kernel_source_does_not_depend_on_parameter_values():
+    """Networks of one structure share one kernel (a parameter sweep compiles once): other
+    refractory periods, delays, weights and sizes give the same source."""
+    import neurosim as ns
+
+    def network(tau_refrac, delay, size):
+        net = ns.Network(dt=0.1, seed=1)
+        cell = ns.IF_curr_exp(tau_refrac=tau_refrac)
+        a = net.add(ns.Population(size, cell, label="a"))
+        b = net.add(ns.Population(size // 2, ns.IF_curr_exp(tau_refrac=tau_refrac), label="b"))
+        net.add(ns.Projection(a, b, ns.FixedProbabilityConnector(0.3), ns.StaticSynapse(weight=0.1, delay=delay)))
+        a.record("spikes")
+        return net
+
+    paths = {ns.compile(network(*values), quiet=True).kernel_path
+             for values in ((2.0, 0.1, 40), (5.0, 1.5, 64), (0.5, 3.0, 16))}
+    assert len(paths) == 1, paths
