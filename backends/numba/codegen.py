@@ -23,6 +23,7 @@ on parameter values or sizes, so kernels are reused across runs and processes.
 """
 import ast
 import copy
+import functools
 
 import numpy as np
 
@@ -57,10 +58,12 @@ class KernelBuilder:
     def emit(self, indent, text):
         self.lines.append("    " * indent + text)
 
+    @functools.cached_property
     def used_args(self):
-        """The arguments the kernel body reads or writes, in signature order.  Only these are
-        passed: parameters folded into a propagator (tau_m, cm...) are kept for reset and
-        get_state but would cost the compiler their unpacking for nothing."""
+        """The arguments the kernel body reads or writes, in signature order (found once, after
+        ``generate`` has written the body).  Only these are passed: parameters folded into a
+        propagator (tau_m, cm...) are kept for reset and get_state but would cost the compiler
+        their unpacking for nothing."""
         body = ast.parse("def run_chunk():\n" + "\n".join(self.lines))
         names = {node.id for node in ast.walk(body) if isinstance(node, ast.Name)}
         return [name for name in self.args if name in names]
@@ -72,7 +75,7 @@ class KernelBuilder:
             "import numba", "import numpy as np", "from numba import prange",
             "from neurosim.backends.numba.runtime import bernoulli_set, prefetch, uniform01", "",
             f"@numba.njit(cache=True, nogil=True, error_model='numpy'{', parallel=True' if self.uses_prange else ''})",
-            "def run_chunk(step0, n_steps, dt, spike_cap, " + ", ".join(self.used_args()) + "):",
+            "def run_chunk(step0, n_steps, dt, spike_cap, " + ", ".join(self.used_args) + "):",
         ]
         return "\n".join(header + self.lines) + "\n"
 

@@ -69,7 +69,7 @@ class NumbaSimulation:
         self.info = {}     # backend facts, e.g. 'weight_quantisation' under numerics='spinnaker'
         self._parallel = builder.uses_prange
         self._arg_names = list(builder.args)
-        self._call_names = builder.used_args()      # the kernel's parameters after step0..spike_cap
+        self._call_names = builder.used_args        # the kernel's parameters after step0..spike_cap
         # the builder's arrays are the initial state; run() works on copies of the ones the
         # kernel changes, the others (connectivity, parameters, static weights) are shared
         self._initial = dict(builder.args)
