@@ -38,7 +38,8 @@ def restore(path, quiet=False):
     if meta.get("format") != "neurosim-checkpoint" or meta.get("version") != 1:
         raise ValidationError("restore", "path", f"{path!r} is not a version-1 neurosim checkpoint")
     network = network_from_dict(meta["network"])
+    # checkpoints written before populations were fused have no "fuse" entry: their arrays are unfused
     sim = compile(network, backend=meta["backend"], numerics=meta["numerics"], threads=meta["threads"],
-                  quiet=quiet)
+                  quiet=quiet, fuse=bool(meta.get("fuse", False)))
     sim._restore_arrays(meta["step"], arrays)
     return sim

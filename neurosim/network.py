@@ -345,7 +345,7 @@ class Network:
             if obj.label is None:
                 obj.label = f"population{len(self.populations)}"
             if any(p.label == obj.label for p in self.populations):
-                raise ValidationError(obj._obj(), "label", f"is already used in this network")
+                raise ValidationError(obj._obj(), "label", "is already used in this network")
             obj.network = self
             self.populations.append(obj)
         elif isinstance(obj, Projection):

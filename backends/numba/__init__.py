@@ -13,7 +13,7 @@ from neurosim.errors import UnsupportedFeatureError, ValidationError
 from neurosim.heavy_imports import load_numba_compiler
 
 from ..spinnaker_numerics import emulate as emulate_spinnaker
-from . import native
+from . import fusion, native
 from .codegen import generate
 from .simulation import NumbaSimulation, choose_threading_layer
 
@@ -119,7 +119,7 @@ def _check_threads(threads):
                               f"{limit} (got {threads!r})")
 
 
-def compile(network, threads=1, numerics="float32", quiet=False, record_to=None):
+def compile(network, threads=1, numerics="float32", quiet=False, record_to=None, fuse=True):
     """Build the network and compile its kernel; returns a NumbaSimulation.
 
     threads: number of threads for the neuron updates (results do not depend on it).
@@ -128,20 +128,26 @@ def compile(network, threads=1, numerics="float32", quiet=False, record_to=None)
     ``neurosim.backends.spinnaker_numerics`` for what is and is not emulated).
     record_to: a directory; recorded spikes and traces are appended to files there
     chunk by chunk during the run (memory stays bounded, nothing is lost on interruption).
+    fuse: run populations of one cell type and parameter set as one array, and the projections
+    between them as one synapse table (shorter compile; the spikes are bit-identical either way,
+    see ``neurosim.backends.numba.fusion``).  False keeps every object separate.
     """
     if numerics not in NUMERICS:
         raise ValidationError("numba backend", "numerics", f"must be one of {', '.join(NUMERICS)} "
                               f"(got {numerics!r})")
     _check_threads(threads)
+    if not isinstance(fuse, bool):
+        raise ValidationError("numba backend", "fuse", f"must be True or False (got {fuse!r})")
     built = build(network)
     quantisation = emulate_spinnaker(built, network) if numerics == "spinnaker" else None
     _check_plastic_delays(built)
-    builder = generate(built, NUMERICS[numerics], threads=threads)
+    layout = fusion.fuse(built, enabled=fuse)
+    builder = generate(layout.network, NUMERICS[numerics], threads=threads)
     if builder.uses_prange:           # a serial kernel (any size below PARALLEL_MIN_NEURONS) needs no numba threads
         choose_threading_layer()      # before the kernel loads: compiling it can start the threads
     source = builder.source(_runtime_hash())
     kernel, path = _kernel(source, serial=not builder.uses_prange)
-    sim = NumbaSimulation(network, built, kernel, builder, NUMERICS[numerics], threads, quiet, record_to)
+    sim = NumbaSimulation(network, built, layout, kernel, builder, NUMERICS[numerics], threads, quiet, record_to)
     sim.kernel_path = path
     sim.info["numerics"] = numerics
     if quantisation is not None:

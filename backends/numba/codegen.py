@@ -86,14 +86,18 @@ def _expr(tree, mapping):
 
 def generate(built, dtype=np.float32, threads=1):
     """Return a KernelBuilder holding the source lines and the arguments (``threads``: how many
-    threads will run it; the source depends only on whether that is more than one)."""
+    threads will run it; the source depends only on whether that is more than one).  ``built``
+    is the kernel's network (:func:`fusion.fuse`): populations and projections fused into
+    another one are None there and have no code of their own."""
     kb = KernelBuilder(built, dtype, threads)
-    pops = built.populations
+    pops = [(k, pop) for k, pop in enumerate(built.populations) if pop is not None]
+    projs = [(j, proj) for j, proj in enumerate(built.projections) if proj is not None]
     # one delay per projection: spikes wait in a per-population history and are
     # delivered as events; per-synapse delays go through ring buffers of values
-    event = [_homogeneous_delay(p) for p in built.projections]
+    event = {j: _homogeneous_delay(p) for j, p in projs}
     max_delay, hist_len = {}, {}
-    for proj, is_event in zip(built.projections, event):
+    for j, proj in projs:
+        is_event = event[j]
         dmax = int(proj.delay_steps.max()) if len(proj.delay_steps) else 1
         if is_event:
             hist_len[proj.pre] = max(hist_len.get(proj.pre, 1), dmax + 1)
@@ -113,25 +117,25 @@ def generate(built, dtype=np.float32, threads=1):
     kb.arg("out_id", None)
     kb.arg("ptrs", None)
     ptr_slots = []
-    for k, pop in enumerate(pops):
+    for k, pop in pops:
         if pop.kind == "neuron" and pop.injection is not None:
             _inject(kb, k, pop, ptr_slots)
     ring_of = rings.allocate(kb, {key: d + 1 for key, d in max_delay.items()}) if max_delay else {}
-    for k, pop in enumerate(pops):
+    for k, pop in pops:
         if pop.kind == "neuron":
             _update(kb, k, pop, {r: n for (post, r), n in ring_of.items() if post == k})
-    for j, proj in enumerate(built.projections):
+    for j, proj in projs:
         if event[j]:
             _deliver_events(kb, j, proj)
-    for k, pop in enumerate(pops):
+    for k, pop in pops:
         _spikes(kb, k, pop, ptr_slots, hist_len.get(k))
-    for j, proj in enumerate(built.projections):
+    for j, proj in projs:
         if proj.synapse is not None:
             plasticity.post_events(kb, j, proj)
-    delayed = [j for j, is_event in enumerate(event) if not is_event]
+    delayed = [j for j, is_event in event.items() if not is_event]
     if delayed:
         rings.propagate(kb, delayed, ring_of)
-    for k, pop in enumerate(pops):
+    for k, pop in pops:
         for var, (indices, every) in pop.record.items():
             _trace(kb, k, var, indices, every)
     kb.emit(1, "return n_steps, 0, n_out")

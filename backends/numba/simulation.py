@@ -62,8 +62,10 @@ class NumbaSimulation:
 
     backend = "numba"
 
-    def __init__(self, network, built, kernel, builder, dtype, threads, quiet=False, record_to=None):
+    def __init__(self, network, built, layout, kernel, builder, dtype, threads, quiet=False, record_to=None):
         self.network, self.built, self._kernel = network, built, kernel
+        self._place, self._members = layout.place, layout.members     # population -> kernel slice
+        self._fuse = layout.enabled
         self._dtype, self.threads, self.quiet = dtype, threads, quiet
         self.record_to = record_to
         self.info = {}     # backend facts, e.g. 'weight_quantisation' under numerics='spinnaker'
@@ -75,9 +77,12 @@ class NumbaSimulation:
         self._initial = dict(builder.args)
         self._traces = builder.meta["traces"]
         self._views = builder.meta["views"]
-        self._proj_meta = builder.meta["projections"]
+        self._proj_meta = dict(builder.meta["projections"])
+        for j, (lead, positions) in layout.positions.items():     # merged projections
+            self._proj_meta[j] = {"weights": builder.meta["projections"][lead]["weights"], "positions": positions}
         self._n_ptrs = len(builder.meta["ptr_slots"])
-        self.method = {p["k"]: p["method"] for p in builder.meta["populations"]}
+        methods = {p["k"]: p["method"] for p in builder.meta["populations"]}
+        self.method = {k: methods[g] for k, (g, _) in self._place.items()}
         self._state_names = [n for n in self._arg_names if n.startswith("s") and n[1].isdigit()]
         # everything the kernel changes between steps (restored when a chunk is replayed)
         self._mutable = self._state_names + [n for n in self._arg_names if n.startswith(("ref", "ring", "ptrs", "hist", "sv", "lu"))
@@ -123,29 +128,29 @@ class NumbaSimulation:
     def _pop_index(self, population):
         return self.built.population_index(population)
 
+    def _state(self, k, variable, action):
+        """Population k's slice of the kernel array of ``variable`` (a view)."""
+        g, offset = self._place.get(k, (k, 0))
+        pop = self.built.populations[k]
+        if f"s{g}_{variable}" not in self._args:
+            raise ValidationError(f"Population '{pop.label}'", action, f"unknown variable {variable!r}; "
+                                  f"variables: {', '.join(getattr(pop.celltype, 'recordable', [])) or 'none'}")
+        return self._args[f"s{g}_{variable}"][offset:offset + pop.size]
+
     def get(self, population, variable):
         """Current values of a state variable (float64 copy, one per neuron)."""
-        k = self._pop_index(population)
-        name = f"s{k}_{variable}"
-        if name not in self._args:
-            pop = self.built.populations[k]
-            raise ValidationError(f"Population '{pop.label}'", "get", f"unknown variable {variable!r}; "
-                                  f"variables: {', '.join(getattr(pop.celltype, 'recordable', [])) or 'none'}")
-        return self._args[name].astype(np.float64)
+        return self._state(self._pop_index(population), variable, "get").astype(np.float64)
 
     def set(self, population, **values):
         """Set state variables now: number, array (one per neuron) or RandomDistribution."""
         k = self._pop_index(population)
         pop = self.built.populations[k]
         for var, value in values.items():
-            name = f"s{k}_{var}"
-            if name not in self._args:
-                raise ValidationError(f"Population '{pop.label}'", "set", f"unknown variable {var!r}; "
-                                      f"variables: {', '.join(getattr(pop.celltype, 'recordable', []))}")
+            state = self._state(k, var, "set")
             rng = self.network.rng("initial", 1000 + k)
             arr = resolve_values(value, pop.size, rng, f"Population '{pop.label}'", var,
                                  pop.celltype.variable_unit(var))
-            self._args[name][:] = arr.astype(self._dtype)
+            state[:] = arr.astype(self._dtype)
 
     # ------------------------------------------------------------ checkpoint
     def checkpoint(self, path):
@@ -156,7 +161,7 @@ class NumbaSimulation:
         import json
         from neurosim.io import network_to_dict
         meta = {"format": "neurosim-checkpoint", "version": 1, "backend": "numba", "step": self._step,
-                "numerics": np.dtype(self._dtype).name, "threads": self.threads,
+                "numerics": np.dtype(self._dtype).name, "threads": self.threads, "fuse": self._fuse,
                 "network": network_to_dict(self.network)}
         arrays = {f"a_{name}": self._args[name] for name in self._mutable}
         # static weights changed by set_weights() (the network file holds the original ones)
@@ -187,6 +192,8 @@ class NumbaSimulation:
 
     def _weights_in_connection_order(self, j):
         meta = self._proj_meta[j]
+        if "positions" in meta:
+            return self._args[meta["weights"]][meta["positions"]].astype(float)
         if meta["order"] is None:
             return self._weight_array(j).astype(float)
         out = np.empty(len(meta["order"]))
@@ -211,7 +218,10 @@ class NumbaSimulation:
         name = meta["weights"]
         if self._args[name] is self._initial[name]:   # shared with the initial state: copy on write
             self._args[name] = self._args[name].copy()
-        self._weight_array(j)[:] = (w if meta["order"] is None else w[meta["order"]]).astype(self._dtype)
+        if "positions" in meta:
+            self._args[name][meta["positions"]] = w.astype(self._dtype)
+        else:
+            self._weight_array(j)[:] = (w if meta["order"] is None else w[meta["order"]]).astype(self._dtype)
 
     def _steps_to_weight_sample(self):
         steps = [p.record_every - self._step % p.record_every for p in self.built.projections if p.record_every]
@@ -316,23 +326,36 @@ class NumbaSimulation:
             ids = a["out_id"][:n_out]
             for k, pop in enumerate(self.built.populations):
                 if pop.record_spikes is not None:
-                    sel = pops == k
-                    self.results._add_spikes(pop.label, times[sel], ids[sel].astype(np.int64))
+                    g, offset = self._place.get(k, (k, 0))
+                    sel = pops == g
+                    if len(self._members.get(g, ())) > 1:
+                        sel &= (ids >= offset) & (ids < offset + pop.size)
+                    self.results._add_spikes(pop.label, times[sel], ids[sel].astype(np.int64) - offset)
         for tr in self._traces:
             n = int(a[tr["name"] + "_n"][0])
             every = tr["every"]
             first = step0 + (-(step0 + 1)) % every      # first step with (step + 1) % every == 0
             times = (first + 1 + every * np.arange(n)) * dt
-            pop = self.built.populations[tr["k"]]
-            self.results._add_trace(pop.label, tr["var"], times, a[tr["name"] + "_buf"][:n],
-                                    a[tr["name"] + "_idx"])
+            values, indices = a[tr["name"] + "_buf"][:n], a[tr["name"] + "_idx"]
+            members = self._members.get(tr["k"], [tr["k"]])
+            for k in members:
+                pop = self.built.populations[k]
+                if len(members) == 1:
+                    self.results._add_trace(pop.label, tr["var"], times, values, indices)
+                elif tr["var"] in pop.record:          # its columns of the fused trace
+                    offset = self._place[k][1]
+                    cols = (indices >= offset) & (indices < offset + pop.size)
+                    self.results._add_trace(pop.label, tr["var"], times, values[:, cols], indices[cols] - offset)
 
     def _diverged(self):
         for name in self._state_names:
             bad = np.flatnonzero(~np.isfinite(self._args[name]))
             if len(bad):
-                k, var = name[1:].split("_", 1)
-                raise SimulationDivergedError(self.built.populations[int(k)].label, var, self.t, int(bad[0]))
+                g, var = name[1:].split("_", 1)
+                k = max((k for k in self._members.get(int(g), [int(g)]) if self._place[k][1] <= bad[0]),
+                        key=lambda k: self._place[k][1])
+                raise SimulationDivergedError(self.built.populations[k].label, var, self.t,
+                                              int(bad[0]) - self._place[k][1])
 
     def __repr__(self):
         return (f"NumbaSimulation({len(self.built.populations)} populations, t={self.t:g} ms, "

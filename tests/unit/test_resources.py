@@ -146,7 +146,8 @@ def test_delay_distributions_count_their_ring_buffers():
 def test_compiled_static_projections_keep_row_pointers_not_presynaptic_indices():
     """After ns.compile the built network keeps, for static one-delay projections in CSR order,
     the row pointers instead of one presynaptic index per synapse; the indices it gives back
-    (and get_weights) are those build() made."""
+    (and get_weights) are those build() made.  (Populations are not fused here, as in every
+    network large enough for this to matter: fusion.MAX_SYNAPSES.)"""
     net = ns.Network(dt=0.1, seed=3)
     a = net.add(ns.Population(300, ns.IF_curr_exp(), label="a"))
     b = net.add(ns.Population(200, ns.IF_curr_exp(), label="b"))
@@ -155,7 +156,7 @@ def test_compiled_static_projections_keep_row_pointers_not_presynaptic_indices()
     view = net.add(ns.Projection(a[50:150], b[::2], ns.FixedProbabilityConnector(0.2),
                                  ns.StaticSynapse(weight=weights, delay=1.0)))
     reference = build(net)
-    sim = ns.compile(net, backend="numba", quiet=True)
+    sim = ns.compile(net, backend="numba", quiet=True, fuse=False)
     for proj, ref in zip(sim.built.projections, reference.projections):
         assert proj._pre_idx is None and proj.pre_rows is not None
         assert proj.n_synapses == ref.n_synapses > 0

@@ -1,0 +1,207 @@
+"""Identical neuron populations run as one: a shorter kernel, the same spikes.
+
+Most of a first run's time is the kernel's compile, and the kernel has one neuron loop, one
+spike scan and one delivery loop per population and projection.  Networks often hold several
+populations that differ only in size and connectivity (the excitatory and inhibitory cells of
+the CUBA benchmark are one cell type): :func:`fuse` concatenates such populations into one
+kernel population (their state arrays end to end) and merges the projections that then share
+source, target, receptor and delay into one synapse table.  CUBA's kernel goes from two neuron
+loops and four delivery loops to one and two, about half the compile.
+
+Nothing a user sees changes: the simulation maps every population to its slice of the fused
+arrays and every projection to its synapses in the merged table, and the spikes are
+bit-identical (every neuron does the same arithmetic, and every variable receives its inputs
+in the same order: projections are merged only where no projection delivered in between
+targets the same population).  Populations are fused only when they share the equations, the
+integration method, every parameter given as one value (equal values) and the recording
+intervals, and only in networks small enough that compile time matters (beyond that the fused
+copies of the connectivity would cost memory for no visible gain).
+"""
+import ast
+import dataclasses
+
+import numpy as np
+
+from neurosim.build import BuiltNetwork
+from neurosim.neurons import NeuronModel
+
+from .rings import csr_rows
+
+# Fuse only what compile time dominates: fused groups stay serial (below the size at which a
+# neuron loop is split between threads), and networks stay small (the kernel's connectivity is
+# then held next to the network's own: at most ~16 bytes per synapse more).
+MAX_FUSED_NEURONS = 20000
+MAX_SYNAPSES = 2 * 10**6
+
+
+@dataclasses.dataclass
+class Layout:
+    """How the network's populations and projections sit in the kernel."""
+    network: BuiltNetwork     # what the kernel is generated from (fused entries are None)
+    place: dict               # population k -> (kernel population, offset of its first neuron)
+    members: dict             # kernel population -> [population k, ...] fused into it
+    positions: dict           # merged projection j -> (kernel projection, kernel index of each connection)
+    enabled: bool = True      # fuse() was asked to fuse (a checkpoint is restored the same way)
+
+
+def fuse(built, enabled=True):
+    """The kernel :class:`Layout` of ``built``; ``enabled=False`` keeps every object separate."""
+    pops = built.populations
+    place = {k: (k, 0) for k, pop in enumerate(pops) if pop.kind == "neuron"}
+    groups = [g for g in (_groups(built) if enabled else []) if len(g) > 1]
+    if not groups:
+        return Layout(built, place, {k: [k] for k in place}, {}, enabled)
+    kernel_pops = list(pops)
+    for group in groups:
+        offsets = np.concatenate([[0], np.cumsum([pops[k].size for k in group])[:-1]]).tolist()
+        kernel_pops[group[0]] = _concatenate([pops[k] for k in group], offsets)
+        for k, offset in zip(group, offsets):
+            place[k] = (group[0], int(offset))
+            if k != group[0]:
+                kernel_pops[k] = None
+    members = {}
+    for k, (g, _) in place.items():
+        members.setdefault(g, []).append(k)
+    projections = [_remap(proj, place, members) for proj in built.projections]
+    projections, positions = _merge(built, projections, kernel_pops)
+    return Layout(BuiltNetwork(built.dt, built.seed, kernel_pops, projections), place, members, positions, enabled)
+
+
+# ----------------------------------------------------------------- populations
+def _groups(built):
+    if sum(p.n_synapses for p in built.projections) > MAX_SYNAPSES:
+        return []
+    groups = []
+    for k, pop in enumerate(built.populations):
+        if pop.kind != "neuron" or _kernel_key(pop.celltype) is None:
+            continue
+        for group in groups:
+            first = built.populations[group[0]]
+            if (sum(built.populations[m].size for m in group) + pop.size < MAX_FUSED_NEURONS
+                    and _same_kernel(first, pop)):
+                group.append(k)
+                break
+        else:
+            groups.append([k])
+    return groups
+
+
+def _kernel_key(cell):
+    """Everything of a cell type the kernel's code is made from (None: unknown kind, not fused)."""
+    if not isinstance(cell, NeuronModel):
+        return None
+    text = ast.unparse
+    return (type(cell), cell.name, cell.equations.source, cell.method, cell.current_input,
+            None if cell.threshold is None else text(cell.threshold),
+            tuple((target, op, text(tree)) for target, op, tree in cell.reset),
+            tuple((r, target, op, text(tree)) for r, (target, op, tree) in sorted(cell.receptors.items())),
+            cell.refractory if isinstance(cell.refractory, str) else None)
+
+
+def _same_kernel(a, b):
+    """True if populations a and b run the same code with the same constants."""
+    if _kernel_key(a.celltype) != _kernel_key(b.celltype) or set(a.params) != set(b.params):
+        return False
+    for name, value in a.params.items():
+        other = b.params[name]
+        if isinstance(value, float) != isinstance(other, float) or (isinstance(value, float) and value != other):
+            return False
+    ra, rb = a.refractory_steps, b.refractory_steps
+    if isinstance(ra, int) != isinstance(rb, int) or (isinstance(ra, int) and ra != rb):
+        return False
+    return all(a.record[var][1] == b.record[var][1] for var in set(a.record) & set(b.record))
+
+
+def _concatenate(pops, offsets):
+    """One BuiltPopulation holding ``pops`` end to end (neuron i of pops[m] is offsets[m] + i)."""
+    first = pops[0]
+    joined = lambda arrays: np.concatenate([np.asarray(a) for a in arrays])   # noqa: E731
+    params = {name: value if isinstance(value, float) else joined(p.params[name] for p in pops)
+              for name, value in first.params.items()}
+    refractory = first.refractory_steps
+    if not isinstance(refractory, int):
+        refractory = joined(p.refractory_steps for p in pops)
+    out = dataclasses.replace(
+        first, label="+".join(p.label for p in pops), size=sum(p.size for p in pops), params=params,
+        initial={var: joined(p.initial[var] for p in pops) for var in first.initial},
+        refractory_steps=refractory, record={}, injection=None, record_spikes=None)
+    if any(p.record_spikes is not None for p in pops):
+        out.record_spikes = joined(p.record_spikes if p.record_spikes is not None else np.zeros(p.size, bool)
+                                   for p in pops)
+    for var in dict.fromkeys(var for p in pops for var in p.record):
+        every = next(p.record[var][1] for p in pops if var in p.record)
+        out.record[var] = (joined(p.record[var][0] + off for p, off in zip(pops, offsets) if var in p.record),
+                           every)
+    injected = [(p.injection, off) for p, off in zip(pops, offsets) if p.injection is not None]
+    if injected:
+        steps = joined(inj[0] for inj, _ in injected)
+        order = np.argsort(steps, kind="stable")
+        out.injection = (steps[order], joined(inj[1] + off for inj, off in injected)[order],
+                         joined(inj[2] for inj, _ in injected)[order])
+    return out
+
+
+# ----------------------------------------------------------------- projections
+def _remap(proj, place, members):
+    """The projection in kernel indices: itself if neither end was fused, else a copy (arrays
+    shared where the indices do not move)."""
+    (pre, pre_off), (post, post_off) = place.get(proj.pre, (proj.pre, 0)), place.get(proj.post, (proj.post, 0))
+    if len(members.get(pre, ())) < 2 and len(members.get(post, ())) < 2:
+        return proj
+    return dataclasses.replace(proj, pre=pre, post=post, _pre_idx=proj.pre_idx + pre_off,
+                               post_idx=proj.post_idx + post_off, _pre_local=None, post_local=None,
+                               pre_rows=None)
+
+
+def _mergeable(proj):
+    delays = proj.delay_steps
+    return proj.synapse is None and (len(delays) == 0 or bool(np.all(delays == delays[0])))
+
+
+def _merge(built, projections, kernel_pops):
+    """Merge static one-delay projections that share kernel source, target, receptor and delay.
+
+    A projection joins an earlier one only if no projection delivered between the two (in network
+    order) targets the same population, and none of them is plastic: every neuron then receives
+    its input in the same order as without merging."""
+    slots = []               # [key, position, [j...], {original post populations}]
+    merged = list(projections)
+    for j, proj in enumerate(projections):
+        if not _mergeable(proj):
+            slots.append([None, j, [j], {built.projections[j].post}])
+            continue
+        post = built.projections[j].post
+        key = (proj.pre, proj.post, proj.receptor, int(proj.delay_steps[0]) if len(proj.delay_steps) else 1)
+        target = None
+        for s in reversed(slots):
+            if s[0] == key and post not in s[3]:
+                target = s
+                break
+            if s[0] is None and projections[s[1]].synapse is not None or post in s[3]:
+                break            # a plastic projection, or input to the same population, in between
+        if target is None:
+            slots.append([key, j, [j], {post}])
+        else:
+            target[2].append(j)
+            target[3].add(post)
+    positions = {}
+    for _, lead, js, _ in slots:
+        if len(js) < 2:
+            continue
+        parts = [projections[j] for j in js]
+        pre_idx = np.concatenate([p.pre_idx for p in parts])
+        merged[lead] = dataclasses.replace(
+            parts[0], label="+".join(p.label for p in parts), _pre_idx=pre_idx,
+            post_idx=np.concatenate([p.post_idx for p in parts]),
+            weights=np.concatenate([np.asarray(p.weights) for p in parts]),
+            delay_steps=np.concatenate([p.delay_steps for p in parts]), _pre_local=None, post_local=None,
+            pre_rows=None, record_every=0)
+        order, _ = csr_rows(pre_idx, kernel_pops[parts[0].pre].size)
+        where = np.arange(len(pre_idx)) if order is None else np.argsort(order)   # connection -> kernel index
+        start = 0
+        for j, part in zip(js, parts):
+            positions[j] = (lead, where[start:start + part.n_synapses])
+            start += part.n_synapses
+            if j != lead:
+                merged[j] = None
+    return merged, positions
