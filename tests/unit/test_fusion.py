@@ -43,6 +43,8 @@ def mixed_network():
         weight=0.05, delay=ns.RandomDistribution("uniform", low=0.5, high=3.0)), label="a_c", **exc))
     net.add(ns.Projection(c, b, conn, ns.StaticSynapse(
         weight=-0.1, delay=ns.RandomDistribution("uniform", low=0.5, high=3.0)), label="c_b", **inh))
+    net.add(ns.Projection(a[0:60], b[::2], ns.FixedProbabilityConnector(0.3),
+                          ns.StaticSynapse(weight=0.02, delay=0.5), label="view", **exc))
     return net
 
 
@@ -158,3 +160,18 @@ def test_divergence_in_a_fused_population_names_it_and_its_neuron():
 def test_fuse_option_is_checked():
     with pytest.raises(ns.ValidationError, match="fuse: must be True or False"):
         ns.compile(mixed_network(), fuse="yes")
+
+
+def test_checkpoint_keeps_the_layout_it_was_written_with(tmp_path):
+    whole = ns.compile(mixed_network())                      # fused
+    whole.run(100.0)
+    first = ns.compile(mixed_network(), fuse=False)
+    first.run(40.0)
+    restored = ns.restore(first.checkpoint(tmp_path / "state"))   # arrays of the unfused kernel
+    later = restored.run(60.0)
+    for label in ("a", "b", "c"):
+        before = first.results.spikes(label)
+        times = np.concatenate([before[0], later.spikes(label)[0]])
+        ids = np.concatenate([before[1], later.spikes(label)[1]])
+        reference = whole.results.spikes(label)
+        assert np.array_equal(times, reference[0]) and np.array_equal(ids, reference[1]), label
