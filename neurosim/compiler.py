@@ -5,7 +5,7 @@ from neurosim.errors import ValidationError
 def compile(network, backend="numba", **options):
     """Compile ``network`` for ``backend``; returns a Simulation with run(ms), reset(), get/set.
 
-    Options are the backend's own (numba: ``threads``, ``numerics``, ``quiet``).
+    Options are the backend's own (numba: ``threads``, ``numerics``, ``quiet``, ``record_to``, ``fuse``).
     """
     from neurosim.backends import get_backend
     from neurosim.network import Network

@@ -141,8 +141,9 @@ def compile(network, threads=1, numerics="float32", quiet=False, record_to=None,
     built = build(network)
     quantisation = emulate_spinnaker(built, network) if numerics == "spinnaker" else None
     _check_plastic_delays(built)
-    layout = fusion.fuse(built, enabled=fuse)
+    layout = fusion.fuse(built, enabled=fuse, threads=threads)
     builder = generate(layout.network, NUMERICS[numerics], threads=threads)
+    fusion.share_back(layout, built)
     if builder.uses_prange:           # a serial kernel (any size below PARALLEL_MIN_NEURONS) needs no numba threads
         choose_threading_layer()      # before the kernel loads: compiling it can start the threads
     source = builder.source(_runtime_hash())

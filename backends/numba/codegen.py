@@ -32,7 +32,7 @@ from neurosim.equations import analyse, sympy_to_tree
 
 from . import plasticity, rings
 from .propagator import evaluate_texts, exact_propagator
-from .rings import csr_rows, share, take
+from .rings import csr_rows, share, take, used_rows
 
 
 PARALLEL_MIN_NEURONS = 20000
@@ -192,7 +192,10 @@ def _update(kb, k, pop, ring_of):
     state_vars = [v.name for v in cell.equations.state]
     params = _param_mapping(kb, k, pop, indexed=True)
     _state_mapping(kb, k, pop)
-    homogeneous = sorted(n for n, v in pop.params.items() if isinstance(v, float))
+    # fused populations (fusion.py): parameters that are one value per population are constants
+    # of the plan as without fusion, held per neuron
+    uniform = getattr(pop, "uniform", frozenset())
+    homogeneous = sorted(n for n, v in pop.params.items() if isinstance(v, float) or n in uniform)
     plan = analyse(cell.equations, homogeneous, cell.method, cell.name)
     has_ref = not (isinstance(pop.refractory_steps, int) and pop.refractory_steps == 0)
     if has_ref:
@@ -294,28 +297,33 @@ def _integration_code(kb, k, pop, plan, state_vars, local):
     dt = kb.built.dt
     trees = _reciprocal_parameters(kb, k, pop, {v.name: v.expr for v in cell.equations.state}, local)
     if method == "exact":
-        params = {n: v for n, v in pop.params.items() if isinstance(v, float)}
-        P, Q = exact_propagator(plan["A"], params, dt)
         if "b0" in plan:
-            # x_new = P x + Q (b0 + B u): constants folded, inputs u read per neuron
-            const = Q @ evaluate_texts(plan["b0"], params)
-            coeff = Q @ evaluate_texts(plan["b_coeffs"], params).reshape(len(state_vars), len(plan["inputs"]))
             inputs = [_expr(sympy_to_tree(u, cell.name), local) for u in plan["inputs"]]
         else:
-            const, coeff, inputs = np.zeros(len(state_vars)), np.zeros((len(state_vars), 0)), []
+            inputs = []
             for j, text in enumerate(plan["b"]):
                 if text != "0":
                     kb.emit(3, f"b{j}_ = {_expr(sympy_to_tree(text, cell.name), local)}")
                     inputs.append(f"b{j}_")
-                    coeff = np.hstack([coeff, Q[:, j:j + 1]])
+        # the propagator of each population fused into this one (fusion.py), or of this one
+        parts = getattr(pop, "parts", None) or [pop]
+        P, coeff, const = (np.array(x) for x in zip(*(_propagator(plan, part, len(state_vars), dt)
+                                                       for part in parts)))
+        sizes = [part.size for part in parts]
+
+        def constant(name, values):
+            """A kernel scalar, or one value per neuron where the fused populations differ."""
+            if np.all(values == values[0]):
+                return kb.scalar(name, values[0])
+            return kb.arg(name, np.repeat(values, sizes).astype(kb.dtype)) + "[i]"
         new = {}
         for i, var in enumerate(state_vars):
-            terms = [f"{kb.scalar(f'P{k}_{i}_{j}', P[i, j])}*x_{other}"
-                     for j, other in enumerate(state_vars) if P[i, j] != 0.0]
-            terms += [f"{kb.scalar(f'D{k}_{i}_{j}', coeff[i, j])}*{code}"
-                      for j, code in enumerate(inputs) if coeff[i, j] != 0.0]
-            if const[i] != 0.0:
-                terms.append(kb.scalar(f"C{k}_{i}", const[i]))
+            terms = [f"{constant(f'P{k}_{i}_{j}', P[:, i, j])}*x_{other}"
+                     for j, other in enumerate(state_vars) if np.any(P[:, i, j] != 0.0)]
+            terms += [f"{constant(f'D{k}_{i}_{j}', coeff[:, i, j])}*{code}"
+                      for j, code in enumerate(inputs) if np.any(coeff[:, i, j] != 0.0)]
+            if np.any(const[:, i] != 0.0):
+                terms.append(constant(f"C{k}_{i}", const[:, i]))
             kb.emit(3, f"n_{var} = {' + '.join(terms) or '0.0'}")
             new[var] = f"n_{var}"
         return new
@@ -359,6 +367,21 @@ def _integration_code(kb, k, pop, plan, state_vars, local):
     k4 = derivs(4, {v: f"(x_{v} + {h}*{k3[v]})" for v in state_vars}, end)
     two = kb.scalar(f"two{k}_", 2.0)
     return {v: f"x_{v} + {h6}*({k1[v]} + {two}*{k2[v]} + {two}*{k3[v]} + {k4[v]})" for v in state_vars}
+
+
+def _propagator(plan, pop, n_state, dt):
+    """Exact update x_new = P x + coeff u + const of a population whose plan is 'exact'."""
+    params = {n: v for n, v in pop.params.items() if isinstance(v, float)}
+    P, Q = exact_propagator(plan["A"], params, dt)
+    if "b0" in plan:
+        # x_new = P x + Q (b0 + B u): constants folded, inputs u read per neuron
+        const = Q @ evaluate_texts(plan["b0"], params)
+        coeff = Q @ evaluate_texts(plan["b_coeffs"], params).reshape(n_state, len(plan["inputs"]))
+    else:
+        const = np.zeros(n_state)
+        coeff = np.hstack([np.zeros((n_state, 0))] + [Q[:, j:j + 1] for j, text in enumerate(plan["b"])
+                                                       if text != "0"])
+    return P, coeff, const
 
 
 def _spikes(kb, k, pop, ptr_slots, hist_len):
@@ -444,15 +467,19 @@ def _homogeneous_delay(proj):
 
 def _csr(kb, j, proj):
     """Synapses sorted by presynaptic neuron: row pointers, targets, weights, sort order (None:
-    build() already listed them by presynaptic neuron, the usual case)."""
-    order, ptr = csr_rows(proj.pre_idx, kb.built.populations[proj.pre].size)
-    ptr = kb.arg(f"c{j}_ptr", ptr)
+    build() already listed them by presynaptic neuron, the usual case).  Static projections keep
+    row pointers only for the presynaptic neurons [c{j}_lo, c{j}_lo + len - 1) that have synapses
+    (a projection from one population of a fused group, or from a view)."""
+    order, rows = csr_rows(proj.pre_idx, kb.built.populations[proj.pre].size)
+    lo, hi = used_rows(rows) if proj.synapse is None else (0, len(rows) - 1)
+    ptr = kb.arg(f"c{j}_ptr", rows[lo:hi + 1])
+    kb.arg(f"c{j}_lo", np.int64(lo))
     tgt = kb.arg(f"c{j}_tgt", np.ascontiguousarray(take(proj.post_idx, order), dtype=np.int32))
     if proj.synapse is None:
         w = kb.arg(f"c{j}_w", np.ascontiguousarray(take(proj.weights, order), dtype=kb.dtype))
         kb.meta["projections"][j] = {"weights": w, "order": order}
         if order is None:
-            share(proj, kb.args[ptr], kb.args[tgt], w=kb.args[w])
+            share(proj, rows, kb.args[tgt], w=kb.args[w])
     else:
         plasticity.csr_arrays(kb, j, proj, order)
         w = f"sv{j}_w"
@@ -489,7 +516,9 @@ def _deliver_events(kb, j, proj):
     hist = f"hist{proj.pre}"
     kb.emit(2, f"h_ = (step - {d0}) % {hist}.shape[0]")
     kb.emit(2, f"for q_ in range(histn{proj.pre}[h_]):")
-    kb.emit(3, f"src_ = {hist}[h_, q_]")
+    kb.emit(3, f"src_ = {hist}[h_, q_] - c{j}_lo")
+    kb.emit(3, f"if src_ < 0 or src_ >= {ptr}.shape[0] - 1:")
+    kb.emit(4, "continue")
     kb.emit(3, f"for q2_ in range({ptr}[src_], {ptr}[src_ + 1]):")
     kb.emit(4, f"i = {tgt}[q2_]")
     for line in receptor(f"{w}[q2_]"):

@@ -1,37 +1,52 @@
-"""Identical neuron populations run as one: a shorter kernel, the same spikes.
+"""Populations of one cell type run as one: a shorter kernel, the same spikes.
 
 Most of a first run's time is the kernel's compile, and the kernel has one neuron loop, one
 spike scan and one delivery loop per population and projection.  Networks often hold several
-populations that differ only in size and connectivity (the excitatory and inhibitory cells of
-the CUBA benchmark are one cell type): :func:`fuse` concatenates such populations into one
-kernel population (their state arrays end to end) and merges the projections that then share
-source, target, receptor and delay into one synapse table.  CUBA's kernel goes from two neuron
-loops and four delivery loops to one and two, about half the compile.
+populations that differ only in size, connectivity and a few values (the excitatory and
+inhibitory cells of the CUBA benchmark are one cell type; the eight populations of the PD14
+microcircuit differ only in their DC drive): :func:`fuse` concatenates such populations into
+one kernel population (their state arrays end to end) and merges the projections that then
+share source, target, receptor and delay into one synapse table.  CUBA's kernel goes from two
+neuron loops and four delivery loops to one and two, about half the compile.
 
 Nothing a user sees changes: the simulation maps every population to its slice of the fused
 arrays and every projection to its synapses in the merged table, and the spikes are
 bit-identical (every neuron does the same arithmetic, and every variable receives its inputs
 in the same order: projections are merged only where no projection delivered in between
-targets the same population).  Populations are fused only when they share the equations, the
-integration method, every parameter given as one value (equal values) and the recording
-intervals, and only in networks small enough that compile time matters (beyond that the fused
-copies of the connectivity would cost memory for no visible gain).
+targets the same population).  Populations are fused when they share the equations, the
+integration method, which parameters vary per neuron and the recording intervals.  A parameter
+that is one value in each population but not the same in all of them becomes a per-neuron array
+of the fused population, and so does every constant the code generator derives from it
+(propagator entries, reciprocals), each computed from that population's own value as without
+fusion.  Only groups below the size at which neuron loops are split between threads are fused,
+in networks up to MAX_SYNAPSES (the targets of populations placed at an offset are then held
+twice, 4 bytes per synapse); projections are merged up to MAX_MERGED_SYNAPSES (merged ones keep
+a copy of their synapses).
 """
 import ast
 import dataclasses
 
 import numpy as np
 
-from neurosim.build import BuiltNetwork
+from neurosim.build import BuiltNetwork, BuiltPopulation
 from neurosim.neurons import NeuronModel
 
-from .rings import csr_rows
+from .rings import PARALLEL_MIN_SYNAPSES, csr_rows
 
-# Fuse only what compile time dominates: fused groups stay serial (below the size at which a
-# neuron loop is split between threads), and networks stay small (the kernel's connectivity is
-# then held next to the network's own: at most ~16 bytes per synapse more).
+# Fused groups stay serial (below the size at which a neuron loop is split between threads)
 MAX_FUSED_NEURONS = 20000
-MAX_SYNAPSES = 2 * 10**6
+MAX_SYNAPSES = 10**8
+MAX_MERGED_SYNAPSES = 2 * 10**6
+
+
+@dataclasses.dataclass
+class FusedPopulation(BuiltPopulation):
+    """Populations end to end.  ``params`` holds one float where all of them have the same value,
+    else one value per neuron; ``uniform`` names the parameters that are one value within each
+    population (the code treats them as constants of the population); ``parts`` the populations
+    fused, in order."""
+    parts: list = dataclasses.field(default_factory=list)
+    uniform: frozenset = frozenset()
 
 
 @dataclasses.dataclass
@@ -44,10 +59,14 @@ class Layout:
     enabled: bool = True      # fuse() was asked to fuse (a checkpoint is restored the same way)
 
 
-def fuse(built, enabled=True):
-    """The kernel :class:`Layout` of ``built``; ``enabled=False`` keeps every object separate."""
+def fuse(built, enabled=True, threads=1):
+    """The kernel :class:`Layout` of ``built``; ``enabled=False`` keeps every object separate.
+    With several threads, networks large enough to split their synapse rings between threads
+    are not fused: the threads share the work ring by ring, and fused populations have fewer."""
     pops = built.populations
     place = {k: (k, 0) for k, pop in enumerate(pops) if pop.kind == "neuron"}
+    if threads > 1 and sum(p.n_synapses for p in built.projections) >= PARALLEL_MIN_SYNAPSES:
+        enabled = False
     groups = [g for g in (_groups(built) if enabled else []) if len(g) > 1]
     if not groups:
         return Layout(built, place, {k: [k] for k in place}, {}, enabled)
@@ -63,7 +82,10 @@ def fuse(built, enabled=True):
     for k, (g, _) in place.items():
         members.setdefault(g, []).append(k)
     projections = [_remap(proj, place, members) for proj in built.projections]
-    projections, positions = _merge(built, projections, kernel_pops)
+    if sum(p.n_synapses for p in built.projections) <= MAX_MERGED_SYNAPSES:
+        projections, positions = _merge(built, projections, kernel_pops)
+    else:
+        positions = {}
     return Layout(BuiltNetwork(built.dt, built.seed, kernel_pops, projections), place, members, positions, enabled)
 
 
@@ -99,15 +121,12 @@ def _kernel_key(cell):
 
 
 def _same_kernel(a, b):
-    """True if populations a and b run the same code with the same constants."""
+    """True if populations a and b run the same code (values may differ)."""
     if _kernel_key(a.celltype) != _kernel_key(b.celltype) or set(a.params) != set(b.params):
         return False
-    for name, value in a.params.items():
-        other = b.params[name]
-        if isinstance(value, float) != isinstance(other, float) or (isinstance(value, float) and value != other):
-            return False
-    ra, rb = a.refractory_steps, b.refractory_steps
-    if isinstance(ra, int) != isinstance(rb, int) or (isinstance(ra, int) and ra != rb):
+    if any(isinstance(value, float) != isinstance(b.params[name], float) for name, value in a.params.items()):
+        return False
+    if isinstance(a.refractory_steps, int) != isinstance(b.refractory_steps, int):
         return False
     return all(a.record[var][1] == b.record[var][1] for var in set(a.record) & set(b.record))
 
@@ -116,15 +135,27 @@ def _concatenate(pops, offsets):
     """One BuiltPopulation holding ``pops`` end to end (neuron i of pops[m] is offsets[m] + i)."""
     first = pops[0]
     joined = lambda arrays: np.concatenate([np.asarray(a) for a in arrays])   # noqa: E731
-    params = {name: value if isinstance(value, float) else joined(p.params[name] for p in pops)
-              for name, value in first.params.items()}
+    per_neuron = lambda values: np.repeat(values, [p.size for p in pops])     # noqa: E731
+    params, uniform = {}, set()
+    for name, value in first.params.items():
+        if not isinstance(value, float):
+            params[name] = joined(p.params[name] for p in pops)
+        elif all(p.params[name] == value for p in pops):
+            params[name] = value
+        else:
+            params[name] = per_neuron([p.params[name] for p in pops]).astype(np.float64)
+            uniform.add(name)
     refractory = first.refractory_steps
     if not isinstance(refractory, int):
         refractory = joined(p.refractory_steps for p in pops)
-    out = dataclasses.replace(
-        first, label="+".join(p.label for p in pops), size=sum(p.size for p in pops), params=params,
+    elif any(p.refractory_steps != refractory for p in pops):
+        refractory = per_neuron([p.refractory_steps for p in pops]).astype(np.int64)
+    fields = {f.name: getattr(first, f.name) for f in dataclasses.fields(BuiltPopulation)}
+    out = FusedPopulation(**dict(
+        fields, label="+".join(p.label for p in pops), size=sum(p.size for p in pops), params=params,
         initial={var: joined(p.initial[var] for p in pops) for var in first.initial},
-        refractory_steps=refractory, record={}, injection=None, record_spikes=None)
+        refractory_steps=refractory, record={}, injection=None, record_spikes=None),
+        parts=list(pops), uniform=frozenset(uniform))
     if any(p.record_spikes is not None for p in pops):
         out.record_spikes = joined(p.record_spikes if p.record_spikes is not None else np.zeros(p.size, bool)
                                    for p in pops)
@@ -148,9 +179,26 @@ def _remap(proj, place, members):
     (pre, pre_off), (post, post_off) = place.get(proj.pre, (proj.pre, 0)), place.get(proj.post, (proj.post, 0))
     if len(members.get(pre, ())) < 2 and len(members.get(post, ())) < 2:
         return proj
-    return dataclasses.replace(proj, pre=pre, post=post, _pre_idx=proj.pre_idx + pre_off,
-                               post_idx=proj.post_idx + post_off, _pre_local=None, post_local=None,
-                               pre_rows=None)
+    return dataclasses.replace(proj, pre=pre, post=post, _pre_idx=proj.pre_idx + pre_off if pre_off else proj.pre_idx,
+                               post_idx=proj.post_idx + post_off if post_off else proj.post_idx,
+                               _pre_local=None, post_local=None, pre_rows=None)
+
+
+def share_back(layout, built):
+    """After code generation: let the network's own projections use the kernel's arrays where
+    the kernel's copy does (as ``rings.share`` does without fusion), so a fused network does
+    not hold its synapses twice; only the targets of populations placed at an offset stay."""
+    for j, (orig, copy) in enumerate(zip(built.projections, layout.network.projections)):
+        if copy is None or copy is orig or j in layout.positions or copy.pre_rows is None:
+            continue
+        _, pre_off = layout.place.get(orig.pre, (orig.pre, 0))
+        rows = copy.pre_rows[pre_off:pre_off + built.populations[orig.pre].size + 1]
+        orig.keep_rows_only(rows - rows[0])
+        orig.weights, orig.delay_steps = copy.weights, copy.delay_steps
+        if layout.place.get(orig.post, (orig.post, 0))[1] == 0:
+            if orig.post_local is orig.post_idx:
+                orig.post_local = copy.post_idx
+            orig.post_idx = copy.post_idx
 
 
 def _mergeable(proj):

@@ -9,7 +9,9 @@ synapse's ring value when the rings are larger than the cache).
 
 All those projections share one set of synapse arrays in CSR order (``gp_ptr``, ``gp_tgt``,
 ``gp_w``, ``gp_d``; one row of ``gp_tab`` per projection: presynaptic slot, offset of its row
-pointers, ring) and one loop, so the kernel's source and argument list do not grow with the
+pointers, ring, and the range [lo, hi) of presynaptic neurons that have synapses, the only ones
+given row pointers: a projection from part of a population, or from one population of a fused
+group, then keeps its row pointers small) and one loop, so the kernel's source and argument list do not grow with the
 number of projections (a network such as PD14 has 64; one loop and four arrays each made the
 first compile take over a minute).  The loop visits projections in network order, then spikes,
 then synapses, so every ring value is summed in the same order as by one loop per projection.
@@ -38,6 +40,13 @@ def csr_rows(pre, n_pre):
     order = None if len(pre) < 2 or bool(np.all(pre[1:] >= pre[:-1])) else np.argsort(pre, kind="stable")
     ptr = np.concatenate([[0], np.cumsum(np.bincount(pre, minlength=n_pre))]).astype(np.int64)
     return order, ptr
+
+
+def used_rows(ptr):
+    """The range [lo, hi) of rows (presynaptic neurons) of CSR row pointers ``ptr`` that have
+    synapses; a kernel keeps row pointers for those only (``ptr[lo:hi + 1]``)."""
+    used = np.flatnonzero(ptr[1:] != ptr[:-1])
+    return (int(used[0]), int(used[-1]) + 1) if len(used) else (0, 0)
 
 
 def share(proj, ptr, tgt, d=None, w=None):
@@ -90,19 +99,20 @@ def propagate(kb, js, rings):
     tgt = np.empty(total, dtype=np.int32)
     w = np.empty(total, dtype=kb.dtype)
     d = np.empty(total, dtype=np.int16)
-    ptrs, tab, start, ptr_start = [], np.empty((len(js), 3), dtype=np.int64), 0, 0
+    ptrs, tab, start, ptr_start = [], np.empty((len(js), 5), dtype=np.int64), 0, 0
     for row, (j, proj, n) in enumerate(zip(js, projections, n_syn)):
         n_pre = built.populations[proj.pre].size
         order, ptr = csr_rows(proj.pre_idx, n_pre)
-        ptrs.append(start + ptr)
+        lo, hi = used_rows(ptr)
+        ptrs.append(start + ptr[lo:hi + 1])
         tgt[start:start + n] = take(proj.post_idx, order)
         w[start:start + n] = take(proj.weights, order)
         d[start:start + n] = take(proj.delay_steps, order)
         if order is None:
             share(proj, ptr, tgt[start:start + n], d[start:start + n], w[start:start + n])
-        tab[row] = (slot[proj.pre], ptr_start, rings[(proj.post, proj.receptor)])
+        tab[row] = (slot[proj.pre], ptr_start, rings[(proj.post, proj.receptor)], lo, hi)
         kb.meta["projections"][j] = {"weights": "gp_w", "order": order, "slice": (start, start + n)}
-        start, ptr_start = start + n, ptr_start + n_pre + 1
+        start, ptr_start = start + n, ptr_start + hi - lo + 1
     groups = _ring_groups(tab[:, 2], np.asarray(n_syn), kb.threads)
     rows = np.concatenate(groups).astype(np.int64)          # each group in network order
     kb.arg("gp_tab", tab[rows])
@@ -123,14 +133,18 @@ def propagate(kb, js, rings):
     kb.emit(3, "for gj_ in range(gp_group[gg_], gp_group[gg_ + 1]):")
     body = [(0, "gkp_ = gp_tab[gj_, 0]"),
             (0, "gso_ = gps_off[gkp_]"),
-            (0, "gp0_ = gp_tab[gj_, 1]"),
             (0, "grk_ = gp_tab[gj_, 2]"),
+            (0, "glo_ = gp_tab[gj_, 3]"),
+            (0, "ghi_ = gp_tab[gj_, 4]"),
+            (0, "gp0_ = gp_tab[gj_, 1] - glo_"),
             (0, "gro_ = rtab[grk_, 0]"),
             (0, "grl_ = rtab[grk_, 1]"),
             (0, "grs_ = rtab[grk_, 2]"),
             (0, "gnow_ = step % grl_"),
             (0, "for gq_ in range(gpn[gkp_]):"),
             (1, "gsrc_ = gps[gso_ + gq_]"),
+            (1, "if gsrc_ < glo_ or gsrc_ >= ghi_:"),
+            (2, "continue"),
             (1, "gend_ = gp_ptr[gp0_ + gsrc_ + 1]"),
             (1, "for gq2_ in range(gp_ptr[gp0_ + gsrc_], gend_):")]
     if kb.args["ring_flat"].nbytes >= PREFETCH_MIN_RING_BYTES:

@@ -14,14 +14,15 @@ from neurosim.errors import SimulationDivergedError
 
 
 def mixed_network():
-    """Two identical populations (fused), one of another parameter set (not fused), a Poisson
+    """Two identical populations (fused), one with tau_m per neuron (other code: not fused), a Poisson
     source, DC injection, per-neuron parameters, traces, one-delay and per-synapse-delay
     projections in an order where some may merge and some may not."""
     net = ns.Network(dt=0.1, seed=3)
     cell = ns.IF_curr_exp(tau_m=15.0, tau_refrac=2.0, v_thresh=-52.0)
     a = net.add(ns.Population(120, cell, label="a"))
     b = net.add(ns.Population(80, ns.IF_curr_exp(tau_m=15.0, tau_refrac=2.0, v_thresh=-52.0), label="b"))
-    c = net.add(ns.Population(60, ns.IF_curr_exp(tau_m=25.0, tau_refrac=2.0, v_thresh=-52.0), label="c"))
+    c = net.add(ns.Population(60, ns.IF_curr_exp(tau_m=ns.RandomDistribution("uniform", low=20.0, high=30.0),
+                                                 tau_refrac=2.0, v_thresh=-52.0), label="c"))
     src = net.add(ns.Population(100, ns.SpikeSourcePoisson(rate=40.0), label="src"))
     for pop in (a, b, c):
         pop.initialize(v=ns.RandomDistribution("uniform", low=-65.0, high=-52.0))
@@ -100,7 +101,7 @@ def test_fused_populations_give_bit_identical_spikes_state_traces_and_weights(nu
             f, s = fused.results.trace(label, var), separate.results.trace(label, var)
             assert all(np.array_equal(x, y) for x, y in zip(f, s)), (label, var)
     assert fused.results.trace("a", "v")[2].tolist() == [0, 5, 119]
-    # a and b share one neuron loop; c (another tau_m) keeps its own
+    # a and b share one neuron loop; c (tau_m per neuron) keeps its own
     assert (neuron_loops(fused), neuron_loops(separate)) == (2, 3)
 
 
@@ -132,7 +133,7 @@ def test_set_get_and_weights_of_merged_projections_address_each_projection():
     assert merged == {0: 0, 3: 0, 2: 2, 4: 2}
 
 
-def test_fusion_needs_the_same_code_and_constants():
+def test_fusion_needs_the_same_code():
     def network(tau_b, record_every_b):
         net = ns.Network(dt=0.1)
         a = net.add(ns.Population(10, ns.IF_curr_exp(), label="a"))
@@ -141,9 +142,67 @@ def test_fusion_needs_the_same_code_and_constants():
         b.record("v", sampling_interval=record_every_b)
         return build(net)
     assert fusion.fuse(network(20.0, 1.0)).place[1] == (0, 10)
-    assert fusion.fuse(network(21.0, 1.0)).place[1] == (1, 0)      # another tau_m: other constants
+    assert fusion.fuse(network(21.0, 1.0)).place[1] == (0, 10)      # another value: per-neuron constants
+    per_neuron = ns.RandomDistribution("uniform", low=19.0, high=21.0)
+    assert fusion.fuse(network(per_neuron, 1.0)).place[1] == (1, 0)  # tau_m per neuron: other code
     assert fusion.fuse(network(20.0, 2.0)).place[1] == (1, 0)      # another sampling interval
     assert fusion.fuse(network(20.0, 1.0), enabled=False).place[1] == (1, 0)
+
+
+def values_network():
+    """Populations of one cell type with other single values (tau_m and the DC drive enter the
+    exact propagator, v_reset the reset, tau_refrac the countdown), and an rk4 model whose
+    populations differ in a parameter of their equations; one-delay and per-synapse delays."""
+    net = ns.Network(dt=0.1, seed=11)
+    lif = [net.add(ns.Population(n, ns.IF_curr_exp(tau_m=tau, i_offset=dc, v_reset=reset, tau_refrac=ref),
+                                 label=f"lif{m}"))
+           for m, (n, tau, dc, reset, ref) in enumerate(((90, 10.0, 1.8, -65.0, 2.0), (60, 15.0, 1.3, -62.0, 2.0),
+                                                         (50, 10.0, 2.2, -65.0, 3.0)))]
+    izh = ns.NeuronModel("""
+        dv/dt = (0.04*v**2 + 5*v + 140 - u + I)/ms_ : mV
+        du/dt = a*(b*v - u)/ms_ : mV
+        I : mV
+    """, threshold="v >= 30", reset="v = -65; u += d", method="rk4",
+        parameters=dict(a=0.02, b=0.2, d=8.0, ms_=1.0), initial=dict(v=-65.0, u=-13.0, I=0.0),
+        receptors={"excitatory": "v += weight"})
+    fast = ns.NeuronModel(izh.equations.source, threshold="v >= 30", reset="v = -65; u += d", method="rk4",
+                          parameters=dict(a=0.1, b=0.2, d=2.0, ms_=1.0), initial=dict(v=-65.0, u=-13.0, I=0.0),
+                          receptors={"excitatory": "v += weight"})
+    rs = net.add(ns.Population(40, izh, label="rs"))
+    fs = net.add(ns.Population(30, fast, label="fs"))
+    for pop in (*lif, rs, fs):
+        pop.record("spikes")
+    for pop in (rs, fs):
+        pop.initialize(I=ns.RandomDistribution("uniform", low=4.0, high=12.0))
+    for pop in lif:
+        pop.initialize(v=ns.RandomDistribution("uniform", low=-65.0, high=-50.0))
+    lif[1].record("v", sampling_interval=1.0)
+    lif[2].record("v", sampling_interval=1.0)
+    conn = ns.FixedProbabilityConnector(0.1)
+    for pre in lif:
+        for post in lif:
+            net.add(ns.Projection(pre, post, conn, ns.StaticSynapse(weight=0.05, delay=1.0)))
+    net.add(ns.Projection(lif[0], rs, conn, ns.StaticSynapse(
+        weight=2.0, delay=ns.RandomDistribution("uniform", low=0.5, high=2.0))))
+    net.add(ns.Projection(lif[1], fs, conn, ns.StaticSynapse(weight=2.0, delay=0.5)))
+    net.add(ns.Projection(rs, lif[2], conn, ns.StaticSynapse(weight=0.3, delay=0.7), receptor_type="inhibitory"))
+    return net
+
+
+@pytest.mark.parametrize("numerics", ["float32", "float64"])
+def test_populations_with_other_single_values_fuse_bit_identically(numerics):
+    fused, separate = compile_both(values_network, numerics=numerics)
+    for sim in (fused, separate):
+        sim.run(120.0)
+    net = values_network()
+    assert all(len(fused.results.spikes(p.label)[0]) > 20 for p in net.populations)
+    assert_same_results(fused, separate, net)
+    for label in ("lif1", "lif2"):
+        f, s = fused.results.trace(label, "v"), separate.results.trace(label, "v")
+        assert all(np.array_equal(x, y) for x, y in zip(f, s)), label
+    assert (neuron_loops(fused), neuron_loops(separate)) == (2, 5)
+    source = open(fused.kernel_path).read()
+    assert "C0_0[i]" in source and "p0_v_reset[i]" in source and "refsteps0[i]" in source
 
 
 def test_divergence_in_a_fused_population_names_it_and_its_neuron():

@@ -143,11 +143,11 @@ def test_delay_distributions_count_their_ring_buffers():
     assert resources.estimate_network(long) - resources.estimate_network(short) > 3 * 9000 * 1000 * 4 * 0.9
 
 
-def test_compiled_static_projections_keep_row_pointers_not_presynaptic_indices():
+@pytest.mark.parametrize("fuse", [False, True])
+def test_compiled_static_projections_keep_row_pointers_not_presynaptic_indices(fuse):
     """After ns.compile the built network keeps, for static one-delay projections in CSR order,
     the row pointers instead of one presynaptic index per synapse; the indices it gives back
-    (and get_weights) are those build() made.  (Populations are not fused here, as in every
-    network large enough for this to matter: fusion.MAX_SYNAPSES.)"""
+    (and get_weights) are those build() made.  Also when a and b run as one fused population."""
     net = ns.Network(dt=0.1, seed=3)
     a = net.add(ns.Population(300, ns.IF_curr_exp(), label="a"))
     b = net.add(ns.Population(200, ns.IF_curr_exp(), label="b"))
@@ -156,7 +156,7 @@ def test_compiled_static_projections_keep_row_pointers_not_presynaptic_indices()
     view = net.add(ns.Projection(a[50:150], b[::2], ns.FixedProbabilityConnector(0.2),
                                  ns.StaticSynapse(weight=weights, delay=1.0)))
     reference = build(net)
-    sim = ns.compile(net, backend="numba", quiet=True, fuse=False)
+    sim = ns.compile(net, backend="numba", quiet=True, fuse=fuse)
     for proj, ref in zip(sim.built.projections, reference.projections):
         assert proj._pre_idx is None and proj.pre_rows is not None
         assert proj.n_synapses == ref.n_synapses > 0
