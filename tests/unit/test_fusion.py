@@ -83,6 +83,21 @@ def assert_same_results(fused, separate, net):
                               separate.get_weights(proj.label, format="list")), proj.label
 
 
+def run_both(make, duration, **options):
+    """Run the network of ``make`` fused and separate; check they agree; return both and it."""
+    fused, separate = compile_both(make, **options)
+    for sim in (fused, separate):
+        sim.run(duration)
+    net = make()
+    assert_same_results(fused, separate, net)
+    return fused, separate, net
+
+
+def assert_same_trace(fused, separate, label, var):
+    f, s = fused.results.trace(label, var), separate.results.trace(label, var)
+    assert all(np.array_equal(x, y) for x, y in zip(f, s)), (label, var)
+
+
 def neuron_loops(sim):
     """Neuron update loops in the kernel source (``for i in range(s<k>_<var>.shape[0])``)."""
     return sum(bool(re.match(r"\s*for i in p?range\(s\d+_", line)) for line in open(sim.kernel_path))
@@ -90,27 +105,18 @@ def neuron_loops(sim):
 
 @pytest.mark.parametrize("numerics", ["float32", "float64"])
 def test_fused_populations_give_bit_identical_spikes_state_traces_and_weights(numerics):
-    fused, separate = compile_both(mixed_network, numerics=numerics)
-    for sim in (fused, separate):
-        sim.run(150.0)
-    net = mixed_network()
+    fused, separate, _ = run_both(mixed_network, 150.0, numerics=numerics)
     assert len(fused.results.spikes("a")[0]) > 100 and len(fused.results.spikes("b")[0]) > 50
-    assert_same_results(fused, separate, net)
-    for label, variables in (("a", ["v"]), ("b", ["v", "isyn_exc"])):
-        for var in variables:
-            f, s = fused.results.trace(label, var), separate.results.trace(label, var)
-            assert all(np.array_equal(x, y) for x, y in zip(f, s)), (label, var)
+    for label, var in (("a", "v"), ("b", "v"), ("b", "isyn_exc")):
+        assert_same_trace(fused, separate, label, var)
     assert fused.results.trace("a", "v")[2].tolist() == [0, 5, 119]
     # a and b share one neuron loop; c (tau_m per neuron) keeps its own
     assert (neuron_loops(fused), neuron_loops(separate)) == (2, 3)
 
 
 def test_plastic_projections_between_fused_populations():
-    fused, separate = compile_both(plastic_network)
-    for sim in (fused, separate):
-        sim.run(300.0)
+    fused, _, _ = run_both(plastic_network, 300.0)
     assert neuron_loops(fused) == 1
-    assert_same_results(fused, separate, plastic_network())
     assert not np.array_equal(fused.get_weights("e1_e2", format="list"),
                               ns.compile(plastic_network()).get_weights("e1_e2", format="list")), "no learning"
 
@@ -191,15 +197,10 @@ def values_network():
 
 @pytest.mark.parametrize("numerics", ["float32", "float64"])
 def test_populations_with_other_single_values_fuse_bit_identically(numerics):
-    fused, separate = compile_both(values_network, numerics=numerics)
-    for sim in (fused, separate):
-        sim.run(120.0)
-    net = values_network()
+    fused, separate, net = run_both(values_network, 120.0, numerics=numerics)
     assert all(len(fused.results.spikes(p.label)[0]) > 20 for p in net.populations)
-    assert_same_results(fused, separate, net)
     for label in ("lif1", "lif2"):
-        f, s = fused.results.trace(label, "v"), separate.results.trace(label, "v")
-        assert all(np.array_equal(x, y) for x, y in zip(f, s)), label
+        assert_same_trace(fused, separate, label, "v")
     assert (neuron_loops(fused), neuron_loops(separate)) == (2, 5)
     source = open(fused.kernel_path).read()
     assert "C0_0[i]" in source and "p0_v_reset[i]" in source and "refsteps0[i]" in source
