@@ -23,10 +23,10 @@ import numpy as np
 from . import network_codec
 from .errors import ValidationError
 from .network import Network, Population, PopulationView, Projection
-from .network_codec import (_OBJ, _cell_in, _cell_out, _connector_in, _connector_out, _decode_float,
-                            _indices_in, _indices_out, _keys, _source_in, _source_out, _string,
-                            _structure_in, _structure_out, _synapse_in, _synapse_out, decode_value,
-                            encode_value)
+from .network_codec import (FILE_OBJECT, cell_in, cell_out, check_keys, connector_in, connector_out,
+                            decode_float, decode_string, decode_value, encode_value, indices_in,
+                            indices_out, source_in, source_out, structure_in, structure_out,
+                            synapse_in, synapse_out)
 from .units import is_quantity, to_canonical
 
 FORMAT = "neurosim-network"
@@ -46,14 +46,14 @@ WEIGHT_DEPENDENCES = network_codec.WEIGHT_DEPENDENCES
 # ----------------------------------------------------------------------------- network
 def _cells_out(cells):
     if isinstance(cells, PopulationView):
-        return {"population": cells.parent.label, "indices": _indices_out(cells.indices)}
+        return {"population": cells.parent.label, "indices": indices_out(cells.indices)}
     return {"population": cells.label, "indices": None}
 
 
 def _cells_in(data, net, where):
-    _keys(data, where, required=("population",), optional=("indices",))
-    pop = net.population(_string(data["population"], f"{where}.population"))
-    idx = _indices_in(data.get("indices"), f"{where}.indices")
+    check_keys(data, where, required=("population",), optional=("indices",))
+    pop = net.population(decode_string(data["population"], f"{where}.population"))
+    idx = indices_in(data.get("indices"), f"{where}.indices")
     return pop if idx is None else pop[idx]
 
 
@@ -72,16 +72,16 @@ def network_to_dict(network):
         pops.append({
             "label": pop.label,
             "size": pop.size,
-            "cell": _cell_out(cell, f"{where}.cell"),
-            "structure": _structure_out(pop.structure, f"{where}.structure"),
+            "cell": cell_out(cell, f"{where}.cell"),
+            "structure": structure_out(pop.structure, f"{where}.structure"),
             "initial": [{"variable": var, "value": encode_value(value, f"{where}.initial.{var}"),
-                         "indices": _indices_out(idx)} for var, value, idx in pop._initial],
+                         "indices": indices_out(idx)} for var, value, idx in pop._initial],
             "parameters": [{"name": name, "value": encode_value(value, f"{where}.parameters.{name}"),
-                            "indices": _indices_out(idx)} for name, value, idx in pop._params],
-            "record": [{"variable": var, "indices": _indices_out(idx), "sampling_interval": interval}
+                            "indices": indices_out(idx)} for name, value, idx in pop._params],
+            "record": [{"variable": var, "indices": indices_out(idx), "sampling_interval": interval}
                        for var, (idx, interval) in pop._record.items()],
-            "injections": [{"source": _source_out(source, f"{where}.injections"),
-                            "indices": _indices_out(idx)} for source, idx in pop._injections],
+            "injections": [{"source": source_out(source, f"{where}.injections"),
+                            "indices": indices_out(idx)} for source, idx in pop._injections],
         })
     projs = []
     for proj in network.projections:
@@ -90,8 +90,8 @@ def network_to_dict(network):
             "label": proj.label,
             "pre": _cells_out(proj.pre),
             "post": _cells_out(proj.post),
-            "connector": _connector_out(proj.connector, f"{where}.connector"),
-            "synapse": _synapse_out(proj.synapse_type, proj.post.celltype, f"{where}.synapse"),
+            "connector": connector_out(proj.connector, f"{where}.connector"),
+            "synapse": synapse_out(proj.synapse_type, proj.post.celltype, f"{where}.synapse"),
             "receptor_type": proj.receptor_type,
             "record_weights": getattr(proj, "_record_weights", None),
         })
@@ -105,67 +105,67 @@ _PROJ_KEYS = ("label", "pre", "post", "connector", "synapse", "receptor_type", "
 
 def _list(data, where):
     if not isinstance(data, list):
-        raise ValidationError(_OBJ, where, f"must be a list (got {type(data).__name__})")
+        raise ValidationError(FILE_OBJECT, where, f"must be a list (got {type(data).__name__})")
     return data
 
 
 def network_from_dict(data):
     """Build a :class:`Network` from :func:`network_to_dict` output (validated on the way)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ValidationError(_OBJ, "format", f"is not a neurosim network file (expected "
+        raise ValidationError(FILE_OBJECT, "format", f"is not a neurosim network file (expected "
                               f"\"format\": \"{FORMAT}\")")
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ValidationError(_OBJ, "version", f"must be a positive integer (got {version!r})")
+        raise ValidationError(FILE_OBJECT, "version", f"must be a positive integer (got {version!r})")
     if version > VERSION:
-        raise ValidationError(_OBJ, "version", f"file has version {version}; this neurosim reads "
+        raise ValidationError(FILE_OBJECT, "version", f"file has version {version}; this neurosim reads "
                               f"up to version {VERSION}")
-    _keys(data, "network", required=("format", "version", "dt", "seed", "populations"),
+    check_keys(data, "network", required=("format", "version", "dt", "seed", "populations"),
           optional=("label", "projections"))
     net = Network(dt=data["dt"], seed=data["seed"], label=data.get("label", "network"))
     for k, pd in enumerate(_list(data["populations"], "populations")):
         where = f"populations[{k}]"
-        _keys(pd, where, required=("size", "cell"), optional=_POP_KEYS)
-        pop = Population(pd["size"], _cell_in(pd["cell"], f"{where}.cell"),
-                         structure=_structure_in(pd.get("structure"), f"{where}.structure"),
-                         label=_string(pd.get("label"), f"{where}.label", allow_none=True))
+        check_keys(pd, where, required=("size", "cell"), optional=_POP_KEYS)
+        pop = Population(pd["size"], cell_in(pd["cell"], f"{where}.cell"),
+                         structure=structure_in(pd.get("structure"), f"{where}.structure"),
+                         label=decode_string(pd.get("label"), f"{where}.label", allow_none=True))
         net.add(pop)
         for j, item in enumerate(_list(pd.get("initial", []), f"{where}.initial")):
             w = f"{where}.initial[{j}]"
-            _keys(item, w, required=("variable", "value"), optional=("indices",))
-            cells = _select(pop, _indices_in(item.get("indices"), f"{w}.indices"))
-            cells.initialize(**{_string(item["variable"], f"{w}.variable"): decode_value(item["value"], w)})
+            check_keys(item, w, required=("variable", "value"), optional=("indices",))
+            cells = _select(pop, indices_in(item.get("indices"), f"{w}.indices"))
+            cells.initialize(**{decode_string(item["variable"], f"{w}.variable"): decode_value(item["value"], w)})
         for j, item in enumerate(_list(pd.get("parameters", []), f"{where}.parameters")):
             w = f"{where}.parameters[{j}]"
-            _keys(item, w, required=("name", "value"), optional=("indices",))
-            cells = _select(pop, _indices_in(item.get("indices"), f"{w}.indices"))
-            cells.set(**{_string(item["name"], f"{w}.name"): decode_value(item["value"], w)})
+            check_keys(item, w, required=("name", "value"), optional=("indices",))
+            cells = _select(pop, indices_in(item.get("indices"), f"{w}.indices"))
+            cells.set(**{decode_string(item["name"], f"{w}.name"): decode_value(item["value"], w)})
         for j, item in enumerate(_list(pd.get("record", []), f"{where}.record")):
             w = f"{where}.record[{j}]"
-            _keys(item, w, required=("variable",), optional=("indices", "sampling_interval"))
+            check_keys(item, w, required=("variable",), optional=("indices", "sampling_interval"))
             interval = item.get("sampling_interval")
-            pop.record(_string(item["variable"], f"{w}.variable"),
-                       sampling_interval=None if interval is None else _decode_float(interval, w),
-                       indices=_indices_in(item.get("indices"), f"{w}.indices"))
+            pop.record(decode_string(item["variable"], f"{w}.variable"),
+                       sampling_interval=None if interval is None else decode_float(interval, w),
+                       indices=indices_in(item.get("indices"), f"{w}.indices"))
         for j, item in enumerate(_list(pd.get("injections", []), f"{where}.injections")):
             w = f"{where}.injections[{j}]"
-            _keys(item, w, required=("source",), optional=("indices",))
-            cells = _select(pop, _indices_in(item.get("indices"), f"{w}.indices"))
-            cells.inject(_source_in(item["source"], f"{w}.source"))
+            check_keys(item, w, required=("source",), optional=("indices",))
+            cells = _select(pop, indices_in(item.get("indices"), f"{w}.indices"))
+            cells.inject(source_in(item["source"], f"{w}.source"))
     for k, pd in enumerate(_list(data.get("projections", []), "projections")):
         where = f"projections[{k}]"
-        _keys(pd, where, required=("pre", "post", "connector"), optional=_PROJ_KEYS)
+        check_keys(pd, where, required=("pre", "post", "connector"), optional=_PROJ_KEYS)
         synapse = pd.get("synapse")
         proj = net.add(Projection(_cells_in(pd["pre"], net, f"{where}.pre"),
                            _cells_in(pd["post"], net, f"{where}.post"),
-                           _connector_in(pd["connector"], f"{where}.connector"),
-                           None if synapse is None else _synapse_in(synapse, f"{where}.synapse"),
-                           receptor_type=_string(pd.get("receptor_type", "excitatory"),
+                           connector_in(pd["connector"], f"{where}.connector"),
+                           None if synapse is None else synapse_in(synapse, f"{where}.synapse"),
+                           receptor_type=decode_string(pd.get("receptor_type", "excitatory"),
                                                  f"{where}.receptor_type"),
-                           label=_string(pd.get("label"), f"{where}.label", allow_none=True)))
+                           label=decode_string(pd.get("label"), f"{where}.label", allow_none=True)))
         interval = pd.get("record_weights")
         if interval is not None:
-            interval = _decode_float(interval, f"{where}.record_weights")
+            interval = decode_float(interval, f"{where}.record_weights")
             proj.record("weight", sampling_interval=interval if interval != 0 else None)
     return net
 
@@ -201,17 +201,17 @@ def load_network(path):
     except (ValueError, RecursionError) as exc:
         if isinstance(exc, ValidationError):
             raise
-        raise ValidationError(_OBJ, "load", f"'{path}' is not valid JSON ({exc})") from None
+        raise ValidationError(FILE_OBJECT, "load", f"'{path}' is not valid JSON ({exc})") from None
     try:
         return network_from_dict(data)
     except ValidationError:
         raise
     except (TypeError, KeyError, AttributeError, ValueError) as exc:  # a malformed value
-        raise ValidationError(_OBJ, "load", f"'{path}': {type(exc).__name__}: {exc}") from None
+        raise ValidationError(FILE_OBJECT, "load", f"'{path}': {type(exc).__name__}: {exc}") from None
 
 
 def _refuse_constant(name):
-    raise ValidationError(_OBJ, "load", f"{name} is not allowed; write infinities as \"inf\"/\"-inf\"")
+    raise ValidationError(FILE_OBJECT, "load", f"{name} is not allowed; write infinities as \"inf\"/\"-inf\"")
 
 
 # ----------------------------------------------------------------------------- Neo

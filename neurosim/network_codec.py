@@ -1,9 +1,9 @@
 """The parts of a network file: values, cells, structures, sources, connectors, synapses.
 
 :mod:`neurosim.io` puts whole networks together from these.  Each
-``_<kind>_out(obj, where)`` turns one object into JSON-ready data and refuses
+``<kind>_out(obj, where)`` turns one object into JSON-ready data and refuses
 (with a :class:`~neurosim.ValidationError`) what the format cannot hold; each
-``_<kind>_in(data, where)`` checks the data, looks class names up in the
+``<kind>_in(data, where)`` checks the data, looks class names up in the
 whitelists below and builds the object through its validating constructor.
 ``where`` names the place in the file for error messages.
 """
@@ -41,7 +41,7 @@ SYNAPSES = {cls.__name__: cls for cls in (StaticSynapse, STDPMechanism, TsodyksM
 TIMING_RULES = {cls.__name__: cls for cls in (SpikePairRule, PfisterSpikeTripletRule, Vogels2011Rule)}
 WEIGHT_DEPENDENCES = {cls.__name__: cls for cls in (AdditiveWeightDependence, MultiplicativeWeightDependence)}
 
-_OBJ = "network file"
+FILE_OBJECT = "network file"
 
 
 # ----------------------------------------------------------------------------- values
@@ -52,11 +52,11 @@ def _encode_float(x):
     return x
 
 
-def _decode_float(x, where):
+def decode_float(x, where):
     if x in ("inf", "-inf"):
         return float(x)
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise ValidationError(_OBJ, where, f"must be a number (got {x!r})")
+        raise ValidationError(FILE_OBJECT, where, f"must be a number (got {x!r})")
     return float(x)
 
 
@@ -68,77 +68,77 @@ def encode_value(value, obj="value"):
     if isinstance(value, np.ndarray) or isinstance(value, (list, tuple)):
         arr = np.asarray(value, dtype=float)
         if arr.ndim != 1:
-            raise ValidationError(_OBJ, obj, f"cannot store an array of shape {arr.shape}")
+            raise ValidationError(FILE_OBJECT, obj, f"cannot store an array of shape {arr.shape}")
         return arr.tolist()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValidationError(_OBJ, obj, f"cannot store {value!r} (type {type(value).__name__})")
+        raise ValidationError(FILE_OBJECT, obj, f"cannot store {value!r} (type {type(value).__name__})")
     return float(value)
 
 
 def decode_value(data, where="value"):
     """Inverse of :func:`encode_value`: float, float64 array or RandomDistribution."""
     if isinstance(data, dict):
-        _keys(data, where, required=("distribution", "parameters"))
+        check_keys(data, where, required=("distribution", "parameters"))
         params = data["parameters"]
         if not isinstance(params, dict):
-            raise ValidationError(_OBJ, f"{where}.parameters", f"must be an object (got {params!r})")
+            raise ValidationError(FILE_OBJECT, f"{where}.parameters", f"must be an object (got {params!r})")
         name = data["distribution"]
         if not isinstance(name, str):
-            raise ValidationError(_OBJ, f"{where}.distribution", f"must be a name (got {name!r})")
-        return RandomDistribution(name, **{str(k): _decode_float(v, f"{where}.parameters.{k}")
+            raise ValidationError(FILE_OBJECT, f"{where}.distribution", f"must be a name (got {name!r})")
+        return RandomDistribution(name, **{str(k): decode_float(v, f"{where}.parameters.{k}")
                                            for k, v in params.items()})
     if isinstance(data, list):
-        return np.array([_decode_float(x, where) for x in data], dtype=float)
-    return _decode_float(data, where)
+        return np.array([decode_float(x, where) for x in data], dtype=float)
+    return decode_float(data, where)
 
 
-def _keys(data, where, required=(), optional=()):
+def check_keys(data, where, required=(), optional=()):
     """Check that ``data`` is an object with the required keys and no unknown ones."""
     if not isinstance(data, dict):
-        raise ValidationError(_OBJ, where, f"must be an object (got {type(data).__name__})")
+        raise ValidationError(FILE_OBJECT, where, f"must be an object (got {type(data).__name__})")
     unknown = sorted(set(data) - set(required) - set(optional))
     if unknown:
-        raise ValidationError(_OBJ, where, f"unknown key {unknown[0]!r}; valid keys: "
+        raise ValidationError(FILE_OBJECT, where, f"unknown key {unknown[0]!r}; valid keys: "
                               f"{', '.join(sorted(set(required) | set(optional)))}")
     missing = [k for k in required if k not in data]
     if missing:
-        raise ValidationError(_OBJ, where, f"missing key {missing[0]!r}")
+        raise ValidationError(FILE_OBJECT, where, f"missing key {missing[0]!r}")
     return data
 
 
 def _mapping(data, where):
     """An object with string keys (any names: the constructor it goes to checks them)."""
     if not isinstance(data, dict):
-        raise ValidationError(_OBJ, where, f"must be an object (got {type(data).__name__})")
+        raise ValidationError(FILE_OBJECT, where, f"must be an object (got {type(data).__name__})")
     return data
 
 
-def _indices_out(idx):
+def indices_out(idx):
     return None if idx is None else [int(i) for i in np.asarray(idx)]
 
 
-def _indices_in(data, where):
+def indices_in(data, where):
     if data is None:
         return None
     if not isinstance(data, list) or not data or \
             any(isinstance(i, bool) or not isinstance(i, int) for i in data):
-        raise ValidationError(_OBJ, where, "indices must be null or a non-empty list of integers")
+        raise ValidationError(FILE_OBJECT, where, "indices must be null or a non-empty list of integers")
     return np.array(data, dtype=np.int64)
 
 
 def _name(data, where, table, kind):
     name = data.get("type")
     if not isinstance(name, str) or name not in table:
-        raise ValidationError(_OBJ, f"{where}.type", f"unknown {kind} {name!r}; allowed: "
+        raise ValidationError(FILE_OBJECT, f"{where}.type", f"unknown {kind} {name!r}; allowed: "
                               f"{', '.join(sorted(table))}")
     return table[name]
 
 
-def _string(data, where, allow_none=False):
+def decode_string(data, where, allow_none=False):
     if data is None and allow_none:
         return None
     if not isinstance(data, str):
-        raise ValidationError(_OBJ, where, f"must be a string (got {data!r})")
+        raise ValidationError(FILE_OBJECT, where, f"must be a string (got {data!r})")
     return data
 
 
@@ -147,7 +147,7 @@ def _statements_text(stmts):
     return "; ".join(f"{target} {op} {ast.unparse(tree)}" for target, op, tree in stmts)
 
 
-def _cell_out(cell, where):
+def cell_out(cell, where):
     if type(cell) is SpikeSourceArray:
         trains = [np.asarray(t, dtype=float).tolist() for t in cell.spike_times]
         return {"type": "SpikeSourceArray", "per_neuron": bool(cell.per_neuron),
@@ -173,7 +173,7 @@ def _cell_out(cell, where):
             "current_input": cell.current_input,
             "method": cell.method,
         }
-    raise ValidationError(_OBJ, where, f"cannot save cell type {type(cell).__name__}; files hold "
+    raise ValidationError(FILE_OBJECT, where, f"cannot save cell type {type(cell).__name__}; files hold "
                           f"NeuronModel, {', '.join(STANDARD_CELLS)} and {', '.join(SPIKE_SOURCES)}")
 
 
@@ -181,56 +181,56 @@ _MODEL_KEYS = ("name", "equations", "threshold", "reset", "refractory", "paramet
                "initial", "receptors", "current_input", "method")
 
 
-def _cell_in(data, where):
+def cell_in(data, where):
     if not isinstance(data, dict):
-        raise ValidationError(_OBJ, where, f"must be an object (got {type(data).__name__})")
+        raise ValidationError(FILE_OBJECT, where, f"must be an object (got {type(data).__name__})")
     name = data.get("type")
     if name == "NeuronModel":
-        _keys(data, where, required=("type", "equations"), optional=_MODEL_KEYS)
+        check_keys(data, where, required=("type", "equations"), optional=_MODEL_KEYS)
         params = _mapping(data.get("parameters", {}), f"{where}.parameters")
         initial = _mapping(data.get("initial", {}), f"{where}.initial")
         receptors = _mapping(data.get("receptors", {}), f"{where}.receptors")
         units = _mapping(data.get("units", {}), f"{where}.units")
         refractory = data.get("refractory", 0.0)
         if not isinstance(refractory, str):
-            refractory = _decode_float(refractory, f"{where}.refractory")
+            refractory = decode_float(refractory, f"{where}.refractory")
         return NeuronModel(
-            _string(data["equations"], f"{where}.equations"),
-            threshold=_string(data.get("threshold"), f"{where}.threshold", allow_none=True),
-            reset=_string(data.get("reset", ""), f"{where}.reset"),
+            decode_string(data["equations"], f"{where}.equations"),
+            threshold=decode_string(data.get("threshold"), f"{where}.threshold", allow_none=True),
+            reset=decode_string(data.get("reset", ""), f"{where}.reset"),
             refractory=refractory,
             parameters={k: decode_value(v, f"{where}.parameters.{k}") for k, v in params.items()},
             initial={k: decode_value(v, f"{where}.initial.{k}") for k, v in initial.items()},
-            receptors={k: _string(v, f"{where}.receptors.{k}") for k, v in receptors.items()},
-            current_input=_string(data.get("current_input"), f"{where}.current_input", allow_none=True),
-            method=_string(data.get("method", "auto"), f"{where}.method"),
-            units={k: _string(v, f"{where}.units.{k}") for k, v in units.items()},
-            name=_string(data.get("name", "NeuronModel"), f"{where}.name"))
+            receptors={k: decode_string(v, f"{where}.receptors.{k}") for k, v in receptors.items()},
+            current_input=decode_string(data.get("current_input"), f"{where}.current_input", allow_none=True),
+            method=decode_string(data.get("method", "auto"), f"{where}.method"),
+            units={k: decode_string(v, f"{where}.units.{k}") for k, v in units.items()},
+            name=decode_string(data.get("name", "NeuronModel"), f"{where}.name"))
     if name == "SpikeSourceArray":
-        _keys(data, where, required=("type", "spike_times"), optional=("per_neuron",))
+        check_keys(data, where, required=("type", "spike_times"), optional=("per_neuron",))
         per_neuron = data.get("per_neuron", False)
         times = data["spike_times"]
         if not isinstance(per_neuron, bool) or not isinstance(times, list):
-            raise ValidationError(_OBJ, where, "needs spike_times (a list) and per_neuron (true/false)")
+            raise ValidationError(FILE_OBJECT, where, "needs spike_times (a list) and per_neuron (true/false)")
         if per_neuron:
             if any(not isinstance(t, list) for t in times):
-                raise ValidationError(_OBJ, f"{where}.spike_times", "per_neuron: one list per neuron")
-            return SpikeSourceArray([[_decode_float(x, f"{where}.spike_times") for x in t] for t in times])
-        return SpikeSourceArray([_decode_float(x, f"{where}.spike_times") for x in times])
+                raise ValidationError(FILE_OBJECT, f"{where}.spike_times", "per_neuron: one list per neuron")
+            return SpikeSourceArray([[decode_float(x, f"{where}.spike_times") for x in t] for t in times])
+        return SpikeSourceArray([decode_float(x, f"{where}.spike_times") for x in times])
     table = {**STANDARD_CELLS, "SpikeSourcePoisson": SpikeSourcePoisson,
              "NeuronModel": NeuronModel, "SpikeSourceArray": SpikeSourceArray}
     cls = _name(data, where, table, "cell type")
-    _keys(data, where, required=("type",), optional=("parameters",))
+    check_keys(data, where, required=("type",), optional=("parameters",))
     params = _mapping(data.get("parameters", {}), f"{where}.parameters")
     return cls(**{str(k): decode_value(v, f"{where}.parameters.{k}") for k, v in params.items()})
 
 
 # ----------------------------------------------------------------------------- other parts
-def _structure_out(structure, where):
+def structure_out(structure, where):
     if structure is None:
         return None
     if STRUCTURES.get(type(structure).__name__) is not type(structure):
-        raise ValidationError(_OBJ, where, f"cannot save structure {type(structure).__name__}")
+        raise ValidationError(FILE_OBJECT, where, f"cannot save structure {type(structure).__name__}")
     params = {}
     for k in structure._params:
         v = getattr(structure, k)
@@ -238,44 +238,44 @@ def _structure_out(structure, where):
     return {"type": type(structure).__name__, "parameters": params}
 
 
-def _structure_in(data, where):
+def structure_in(data, where):
     if data is None:
         return None
-    _keys(data, where, required=("type", "parameters"))
+    check_keys(data, where, required=("type", "parameters"))
     cls = _name(data, where, STRUCTURES, "structure")
-    params = _keys(data["parameters"], f"{where}.parameters", optional=cls._params)
+    params = check_keys(data["parameters"], f"{where}.parameters", optional=cls._params)
     return cls(**params)
 
 
-def _source_out(source, where):
+def source_out(source, where):
     if type(source) is DCSource:
         return {"type": "DCSource", "amplitude": source.amplitude, "start": source.start, "stop": source.stop}
     if type(source) is StepCurrentSource:
         return {"type": "StepCurrentSource", "times": source.times.tolist(),
                 "amplitudes": source.amplitudes.tolist()}
-    raise ValidationError(_OBJ, where, f"cannot save current source {type(source).__name__}; "
+    raise ValidationError(FILE_OBJECT, where, f"cannot save current source {type(source).__name__}; "
                           f"files hold {', '.join(CURRENT_SOURCES)}")
 
 
-def _source_in(data, where):
+def source_in(data, where):
     if not isinstance(data, dict):
-        raise ValidationError(_OBJ, where, f"must be an object (got {type(data).__name__})")
+        raise ValidationError(FILE_OBJECT, where, f"must be an object (got {type(data).__name__})")
     cls = _name(data, where, CURRENT_SOURCES, "current source")
     if cls is DCSource:
-        _keys(data, where, required=("type", "amplitude"), optional=("start", "stop"))
+        check_keys(data, where, required=("type", "amplitude"), optional=("start", "stop"))
         stop = data.get("stop")
-        return DCSource(_decode_float(data["amplitude"], f"{where}.amplitude"),
-                        _decode_float(data.get("start", 0.0), f"{where}.start"),
-                        None if stop is None else _decode_float(stop, f"{where}.stop"))
-    _keys(data, where, required=("type", "times", "amplitudes"))
+        return DCSource(decode_float(data["amplitude"], f"{where}.amplitude"),
+                        decode_float(data.get("start", 0.0), f"{where}.start"),
+                        None if stop is None else decode_float(stop, f"{where}.stop"))
+    check_keys(data, where, required=("type", "times", "amplitudes"))
     return StepCurrentSource(decode_value(data["times"], f"{where}.times"),
                              decode_value(data["amplitudes"], f"{where}.amplitudes"))
 
 
-def _connector_out(conn, where):
+def connector_out(conn, where):
     name = type(conn).__name__
     if CONNECTORS.get(name) is not type(conn):
-        raise ValidationError(_OBJ, where, f"cannot save connector {name}; files hold "
+        raise ValidationError(FILE_OBJECT, where, f"cannot save connector {name}; files hold "
                               f"{', '.join(CONNECTORS)}")
     if isinstance(conn, FromListConnector):
         columns = [conn.pre.astype(float), conn.post.astype(float)]
@@ -302,8 +302,8 @@ def _plain(v):
     return v
 
 
-def _connector_in(data, where):
-    _keys(data, where, required=("type",), optional=("parameters",))
+def connector_in(data, where):
+    check_keys(data, where, required=("type",), optional=("parameters",))
     cls = _name(data, where, CONNECTORS, "connector")
     params = data.get("parameters", {})
     if cls is FromListConnector:
@@ -312,16 +312,16 @@ def _connector_in(data, where):
         allowed = ("array",)
     else:
         allowed = cls._params
-    _keys(params, f"{where}.parameters", optional=allowed)
+    check_keys(params, f"{where}.parameters", optional=allowed)
     if cls is FromListConnector:
         rows = params.get("conn_list", [])
         if not isinstance(rows, list) or any(not isinstance(r, list) for r in rows):
-            raise ValidationError(_OBJ, f"{where}.conn_list", "must be a list of rows")
-        rows = [[_decode_float(x, f"{where}.conn_list") for x in r] for r in rows]
+            raise ValidationError(FILE_OBJECT, f"{where}.conn_list", "must be a list of rows")
+        rows = [[decode_float(x, f"{where}.conn_list") for x in r] for r in rows]
         names = params.get("column_names")
         if names is not None and (not isinstance(names, list) or
                                   any(not isinstance(n, str) for n in names)):
-            raise ValidationError(_OBJ, f"{where}.column_names", "must be a list of names")
+            raise ValidationError(FILE_OBJECT, f"{where}.column_names", "must be a list of names")
         if not rows:
             rows = np.zeros((0, 2 + len(names or ())))
         return FromListConnector(rows, column_names=names)
@@ -329,18 +329,18 @@ def _connector_in(data, where):
         arr = params.get("array")
         if not isinstance(arr, list) or any(not isinstance(r, list) or
                                             any(not isinstance(x, (bool, int)) for x in r) for r in arr):
-            raise ValidationError(_OBJ, f"{where}.array", "must be a list of rows of true/false")
+            raise ValidationError(FILE_OBJECT, f"{where}.array", "must be a list of rows of true/false")
         return ArrayConnector(arr)
     for k, v in params.items():
         if isinstance(v, (dict, str)) and not (k == "d_expression" and isinstance(v, str)):
-            raise ValidationError(_OBJ, f"{where}.parameters.{k}", f"unexpected value {v!r}")
+            raise ValidationError(FILE_OBJECT, f"{where}.parameters.{k}", f"unexpected value {v!r}")
     return cls(**params)
 
 
-def _synapse_out(syn, post_cell, where):
+def synapse_out(syn, post_cell, where):
     name = type(syn).__name__
     if SYNAPSES.get(name) is not type(syn):
-        raise ValidationError(_OBJ, where, f"cannot save synapse type {name}; files hold "
+        raise ValidationError(FILE_OBJECT, where, f"cannot save synapse type {name}; files hold "
                               f"{', '.join(SYNAPSES)}")
     weight = syn.weight
     if is_quantity(weight):
@@ -351,7 +351,7 @@ def _synapse_out(syn, post_cell, where):
         timing, wd = syn.timing_dependence, syn.weight_dependence
         for part, table in ((timing, TIMING_RULES), (wd, WEIGHT_DEPENDENCES)):
             if table.get(type(part).__name__) is not type(part):
-                raise ValidationError(_OBJ, where, f"cannot save {type(part).__name__}")
+                raise ValidationError(FILE_OBJECT, where, f"cannot save {type(part).__name__}")
         params = dict(timing.parameters)
         if isinstance(timing, SpikePairRule):
             params["pairing"] = timing.pairing
@@ -383,26 +383,26 @@ _SYNAPSE_KEYS = {
 
 
 def _part_in(data, where, table, kind):
-    _keys(data, where, required=("type",), optional=("parameters",))
+    check_keys(data, where, required=("type",), optional=("parameters",))
     cls = _name(data, where, table, kind)
     params = _mapping(data.get("parameters", {}), f"{where}.parameters")
-    return cls(**{str(k): (v if k == "pairing" else _decode_float(v, f"{where}.parameters.{k}"))
+    return cls(**{str(k): (v if k == "pairing" else decode_float(v, f"{where}.parameters.{k}"))
                   for k, v in params.items()})
 
 
-def _synapse_in(data, where):
+def synapse_in(data, where):
     if not isinstance(data, dict):
-        raise ValidationError(_OBJ, where, f"must be an object (got {type(data).__name__})")
+        raise ValidationError(FILE_OBJECT, where, f"must be an object (got {type(data).__name__})")
     cls = _name(data, where, SYNAPSES, "synapse type")
-    _keys(data, where, required=("type",), optional=("weight", "delay") + _SYNAPSE_KEYS[cls])
+    check_keys(data, where, required=("type",), optional=("weight", "delay") + _SYNAPSE_KEYS[cls])
     delay = data.get("delay")
     common = dict(weight=decode_value(data.get("weight", 0.0), f"{where}.weight"),
                   delay=None if delay is None else decode_value(delay, f"{where}.delay"))
     if cls is StaticSynapse:
         return StaticSynapse(**common)
-    fraction = _decode_float(data.get("dendritic_delay_fraction", 1.0), f"{where}.dendritic_delay_fraction")
+    fraction = decode_float(data.get("dendritic_delay_fraction", 1.0), f"{where}.dendritic_delay_fraction")
     if cls is STDPMechanism:
-        _keys(data, where, required=("timing_dependence", "weight_dependence"),
+        check_keys(data, where, required=("timing_dependence", "weight_dependence"),
               optional=("type", "weight", "delay", "dendritic_delay_fraction"))
         return STDPMechanism(
             _part_in(data["timing_dependence"], f"{where}.timing_dependence", TIMING_RULES, "timing dependence"),
@@ -410,15 +410,15 @@ def _synapse_in(data, where):
                      "weight dependence"),
             dendritic_delay_fraction=fraction, **common)
     params = _mapping(data.get("parameters", {}), f"{where}.parameters")
-    params = {str(k): _decode_float(v, f"{where}.parameters.{k}") for k, v in params.items()}
+    params = {str(k): decode_float(v, f"{where}.parameters.{k}") for k, v in params.items()}
     if cls is TsodyksMarkramSynapse:
         return TsodyksMarkramSynapse(**params, **common)
     initial = _mapping(data.get("initial", {}), f"{where}.initial")
     return SynapseModel(
-        equations=_string(data.get("equations", ""), f"{where}.equations"),
-        on_pre=_string(data.get("on_pre", ""), f"{where}.on_pre"),
-        on_post=_string(data.get("on_post", ""), f"{where}.on_post"),
+        equations=decode_string(data.get("equations", ""), f"{where}.equations"),
+        on_pre=decode_string(data.get("on_pre", ""), f"{where}.on_pre"),
+        on_post=decode_string(data.get("on_post", ""), f"{where}.on_post"),
         parameters=params,
         initial={k: decode_value(v, f"{where}.initial.{k}") for k, v in initial.items()},
         dendritic_delay_fraction=fraction,
-        name=_string(data.get("name", "SynapseModel"), f"{where}.name"), **common)
+        name=decode_string(data.get("name", "SynapseModel"), f"{where}.name"), **common)

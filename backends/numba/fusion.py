@@ -179,8 +179,9 @@ def _remap(proj, place, members):
     (pre, pre_off), (post, post_off) = place.get(proj.pre, (proj.pre, 0)), place.get(proj.post, (proj.post, 0))
     if len(members.get(pre, ())) < 2 and len(members.get(post, ())) < 2:
         return proj
-    return dataclasses.replace(proj, pre=pre, post=post, _pre_idx=proj.pre_idx + pre_off if pre_off else proj.pre_idx,
-                               post_idx=proj.post_idx + post_off if post_off else proj.post_idx,
+    pre_idx = proj.pre_idx + pre_off if pre_off else proj.pre_idx
+    post_idx = proj.post_idx + post_off if post_off else proj.post_idx
+    return dataclasses.replace(proj, pre=pre, post=post, _pre_idx=pre_idx, post_idx=post_idx,
                                _pre_local=None, post_local=None, pre_rows=None)
 
 
