@@ -58,6 +58,11 @@ class BuiltProjection:
         return len(self.post_idx)
 
     @property
+    def one_delay(self):
+        """True if every synapse has the same delay (or there is none)."""
+        return len(self.delay_steps) == 0 or bool(np.all(self.delay_steps == self.delay_steps[0]))
+
+    @property
     def pre_idx(self):
         """Presynaptic index (in the parent population) of each synapse.  Once a backend holds
         the synapses in presynaptic order it may keep only the row pointers

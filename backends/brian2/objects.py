@@ -99,7 +99,7 @@ def structure(built):
     names = {k: tr.Names(tr.model_names(p.celltype)) for k, p in enumerate(built.populations)
              if p.kind == "neuron"}
     for proj in built.projections:
-        item = [proj.pre, proj.post, proj.receptor, proj.n_synapses > 0, _homogeneous_delay(proj),
+        item = [proj.pre, proj.post, proj.receptor, proj.n_synapses > 0, proj.one_delay,
                 proj.record_every]
         if proj.synapse is not None and proj.n_synapses:
             code = synapse_code(proj, built, names)
@@ -107,10 +107,6 @@ def structure(built):
             item += [code.model, code.on_pre, code.on_post, bool(np.all(dendritic == dendritic[0]))]
         out.append(item)
     return repr(out)
-
-
-def _homogeneous_delay(proj):
-    return len(proj.delay_steps) == 0 or bool(np.all(proj.delay_steps == proj.delay_steps[0]))
 
 
 def create(built, target, prefix="ns_"):
@@ -283,7 +279,7 @@ def _synapses(objs, j, proj, built, clock, cls, target):
     objs.order[j] = order
     dt = built.dt
     delays = {}
-    if _homogeneous_delay(proj):
+    if proj.one_delay:
         delays["pre"] = (int(proj.delay_steps[0]) - 1) * dt * b2.ms
     dendritic = plastic.dendritic_steps(proj) if code.on_post else None
     if dendritic is not None and np.all(dendritic == dendritic[0]):

@@ -94,7 +94,7 @@ def generate(built, dtype=np.float32, threads=1):
     projs = [(j, proj) for j, proj in enumerate(built.projections) if proj is not None]
     # one delay per projection: spikes wait in a per-population history and are
     # delivered as events; per-synapse delays go through ring buffers of values
-    event = {j: _homogeneous_delay(p) for j, p in projs}
+    event = {j: p.one_delay for j, p in projs}
     max_delay, hist_len = {}, {}
     for j, proj in projs:
         is_event = event[j]
@@ -461,10 +461,6 @@ def _spikes(kb, k, pop, ptr_slots, hist_len):
         kb.emit(4, "n_out += 1")
 
 
-def _homogeneous_delay(proj):
-    return len(proj.delay_steps) == 0 or bool(np.all(proj.delay_steps == proj.delay_steps[0]))
-
-
 def _csr(kb, j, proj):
     """Synapses sorted by presynaptic neuron: row pointers, targets, weights, sort order (None:
     build() already listed them by presynaptic neuron, the usual case).  Static projections keep
@@ -473,9 +469,9 @@ def _csr(kb, j, proj):
     order, rows = csr_rows(proj.pre_idx, kb.built.populations[proj.pre].size)
     lo, hi = used_rows(rows) if proj.synapse is None else (0, len(rows) - 1)
     ptr = kb.arg(f"c{j}_ptr", rows[lo:hi + 1])
-    kb.arg(f"c{j}_lo", np.int64(lo))
     tgt = kb.arg(f"c{j}_tgt", np.ascontiguousarray(take(proj.post_idx, order), dtype=np.int32))
     if proj.synapse is None:
+        kb.arg(f"c{j}_lo", np.int64(lo))
         w = kb.arg(f"c{j}_w", np.ascontiguousarray(take(proj.weights, order), dtype=kb.dtype))
         kb.meta["projections"][j] = {"weights": w, "order": order}
         if order is None:

@@ -31,7 +31,7 @@ import numpy as np
 from neurosim.build import BuiltNetwork, BuiltPopulation
 from neurosim.neurons import NeuronModel
 
-from .rings import PARALLEL_MIN_SYNAPSES, csr_rows
+from .rings import PARALLEL_MIN_SYNAPSES, csr_rows, share
 
 # Fused groups stay serial (below the size at which a neuron loop is split between threads)
 MAX_FUSED_NEURONS = 20000
@@ -65,7 +65,8 @@ def fuse(built, enabled=True, threads=1):
     are not fused: the threads share the work ring by ring, and fused populations have fewer."""
     pops = built.populations
     place = {k: (k, 0) for k, pop in enumerate(pops) if pop.kind == "neuron"}
-    if threads > 1 and sum(p.n_synapses for p in built.projections) >= PARALLEL_MIN_SYNAPSES:
+    n_synapses = sum(p.n_synapses for p in built.projections)
+    if n_synapses > MAX_SYNAPSES or (threads > 1 and n_synapses >= PARALLEL_MIN_SYNAPSES):
         enabled = False
     groups = [g for g in (_groups(built) if enabled else []) if len(g) > 1]
     if not groups:
@@ -82,7 +83,7 @@ def fuse(built, enabled=True, threads=1):
     for k, (g, _) in place.items():
         members.setdefault(g, []).append(k)
     projections = [_remap(proj, place, members) for proj in built.projections]
-    if sum(p.n_synapses for p in built.projections) <= MAX_MERGED_SYNAPSES:
+    if n_synapses <= MAX_MERGED_SYNAPSES:
         projections, positions = _merge(built, projections, kernel_pops)
     else:
         positions = {}
@@ -91,21 +92,21 @@ def fuse(built, enabled=True, threads=1):
 
 # ----------------------------------------------------------------- populations
 def _groups(built):
-    if sum(p.n_synapses for p in built.projections) > MAX_SYNAPSES:
-        return []
-    groups = []
+    """Indices of the neuron populations that may run as one, in network order."""
+    groups = []          # [cell type key, size so far, [k...]]
     for k, pop in enumerate(built.populations):
-        if pop.kind != "neuron" or _kernel_key(pop.celltype) is None:
+        key = _kernel_key(pop.celltype) if pop.kind == "neuron" else None
+        if key is None:
             continue
         for group in groups:
-            first = built.populations[group[0]]
-            if (sum(built.populations[m].size for m in group) + pop.size < MAX_FUSED_NEURONS
-                    and _same_kernel(first, pop)):
-                group.append(k)
+            if (group[0] == key and group[1] + pop.size < MAX_FUSED_NEURONS
+                    and _same_kernel(built.populations[group[2][0]], pop)):
+                group[1] += pop.size
+                group[2].append(k)
                 break
         else:
-            groups.append([k])
-    return groups
+            groups.append([key, pop.size, [k]])
+    return [members for _, _, members in groups]
 
 
 def _kernel_key(cell):
@@ -121,8 +122,9 @@ def _kernel_key(cell):
 
 
 def _same_kernel(a, b):
-    """True if populations a and b run the same code (values may differ)."""
-    if _kernel_key(a.celltype) != _kernel_key(b.celltype) or set(a.params) != set(b.params):
+    """True if populations a and b of one cell type (same :func:`_kernel_key`) run the same code
+    (values may differ)."""
+    if set(a.params) != set(b.params):
         return False
     if any(isinstance(value, float) != isinstance(b.params[name], float) for name, value in a.params.items()):
         return False
@@ -194,17 +196,9 @@ def share_back(layout, built):
             continue
         _, pre_off = layout.place.get(orig.pre, (orig.pre, 0))
         rows = copy.pre_rows[pre_off:pre_off + built.populations[orig.pre].size + 1]
-        orig.keep_rows_only(rows - rows[0])
-        orig.weights, orig.delay_steps = copy.weights, copy.delay_steps
-        if layout.place.get(orig.post, (orig.post, 0))[1] == 0:
-            if orig.post_local is orig.post_idx:
-                orig.post_local = copy.post_idx
-            orig.post_idx = copy.post_idx
-
-
-def _mergeable(proj):
-    delays = proj.delay_steps
-    return proj.synapse is None and (len(delays) == 0 or bool(np.all(delays == delays[0])))
+        post_moved = layout.place.get(orig.post, (orig.post, 0))[1] != 0
+        share(orig, rows - rows[0], orig.post_idx if post_moved else copy.post_idx,
+              copy.delay_steps, copy.weights)
 
 
 def _merge(built, projections, kernel_pops):
@@ -216,7 +210,7 @@ def _merge(built, projections, kernel_pops):
     slots = []               # [key, position, [j...], {original post populations}]
     merged = list(projections)
     for j, proj in enumerate(projections):
-        if not _mergeable(proj):
+        if proj.synapse is not None or not proj.one_delay:
             slots.append([None, j, [j], {built.projections[j].post}])
             continue
         post = built.projections[j].post
@@ -226,7 +220,7 @@ def _merge(built, projections, kernel_pops):
             if s[0] == key and post not in s[3]:
                 target = s
                 break
-            if s[0] is None and projections[s[1]].synapse is not None or post in s[3]:
+            if (s[0] is None and projections[s[1]].synapse is not None) or post in s[3]:
                 break            # a plastic projection, or input to the same population, in between
         if target is None:
             slots.append([key, j, [j], {post}])

@@ -11,8 +11,8 @@ All those projections share one set of synapse arrays in CSR order (``gp_ptr``, 
 ``gp_w``, ``gp_d``; one row of ``gp_tab`` per projection: presynaptic slot, offset of its row
 pointers, ring, and the range [lo, hi) of presynaptic neurons that have synapses, the only ones
 given row pointers: a projection from part of a population, or from one population of a fused
-group, then keeps its row pointers small) and one loop, so the kernel's source and argument list do not grow with the
-number of projections (a network such as PD14 has 64; one loop and four arrays each made the
+group, then keeps its row pointers small) and one loop, so the kernel's source and argument
+list do not grow with the number of projections (a network such as PD14 has 64; one loop and four arrays each made the
 first compile take over a minute).  The loop visits projections in network order, then spikes,
 then synapses, so every ring value is summed in the same order as by one loop per projection.
 """
