@@ -240,14 +240,26 @@ def run_child(script, engine, extra_args, timeout, env_extra=None):
             "stderr_tail": "\n".join(tail[-15:])}
 
 
-def run_engine(bench, engine, args, cache_root):
+def run_engine(bench, engine, args, cache_root, repeat=0):
     extra = ["--duration", repr(float(args.duration))]
-    if cache_root:
-        cache_dir = os.path.join(cache_root, engine)
+    if cache_root:              # --cold: empty caches of its own for every run
+        cache_dir = os.path.join(cache_root, f"{engine}-{repeat}")
         os.makedirs(cache_dir, exist_ok=True)
         extra += ["--cache-dir", cache_dir]
     env = bench.env(engine) if bench.env else {}
     return run_child(bench.script, engine, extra, args.timeout, env)
+
+
+def median_run(runs):
+    """Of one engine's repeated runs, the one with the median run time (the lower middle one of
+    an even number), with every run's time in ``runs_s``; the first failure if one failed."""
+    failed = [r for r in runs if "error" in r or "skipped" in r]
+    if failed:
+        return failed[0]
+    ordered = sorted(runs, key=lambda r: r["run_s"])
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["runs_s"] = [r["run_s"] for r in runs]
+    return chosen
 
 
 def fmt(value, spec=".3f"):
@@ -289,6 +301,12 @@ def print_table(bench, results, quick):
               f"(>1: slower than neurosim)")
         if bench.cpu_columns:
             print(f"cpu/ref = run CPU time (all threads) / that of {bench.reference}")
+    repeated = [r for r in results if len(r.get("runs_s", ())) > 1]
+    if repeated:
+        print(f"each engine ran {len(repeated[0]['runs_s'])} times, interleaved; the table shows the run "
+              "with the median run time. All run times (s):")
+        for r in repeated:
+            print(f"  {r['engine']:<18} " + " ".join(f"{t:.3f}" for t in r["runs_s"]))
     if quick:
         print("(--quick is a smoke run: the times are not meant for comparison)")
 
@@ -306,6 +324,9 @@ def main(bench, argv=None):
                         help="start every engine with empty compile caches")
     parser.add_argument("--timeout", type=float, default=1800.0,
                         help="seconds allowed per engine (default 1800)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="run every engine this many times, interleaved, and report each engine's "
+                             "median run (default 1)")
     parser.add_argument("--json", default=None, help="also write all results to this file")
     parser.add_argument("--engine", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", default=None, help=argparse.SUPPRESS)
@@ -315,6 +336,8 @@ def main(bench, argv=None):
         args.duration = bench.quick_duration if args.quick else bench.default_duration
     if args.duration <= 0:
         parser.error("--duration must be positive")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1 (got {args.repeats})")
 
     if args.engine:
         child_main(bench, args.engine, args.duration, args.cache_dir)
@@ -336,20 +359,24 @@ def main(bench, argv=None):
     print()
 
     cache_root = tempfile.mkdtemp(prefix=f"{bench.name}_bench_cache_") if args.cold else None
-    results = []
+    runs = {engine: [] for engine in engines}
     try:
-        for engine in engines:
-            module = bench.requires.get(engine)
-            if module and not module_available(module):
-                why = f"{module} is not installed (import {module} fails)"
-                print(f"not running {engine} ({bench.engines[engine]}): {why}", flush=True)
-                results.append({"engine": engine, "skipped": why})
-                continue
-            print(f"running {engine} ({bench.engines[engine]}) ...", flush=True)
-            result = run_engine(bench, engine, args, cache_root)
-            if "stderr_tail" in result:
-                print(result["stderr_tail"], file=sys.stderr)
-            results.append(result)
+        for repeat in range(args.repeats):
+            for engine in engines:
+                module = bench.requires.get(engine)
+                if module and not module_available(module):
+                    why = f"{module} is not installed (import {module} fails)"
+                    if repeat == 0:
+                        print(f"not running {engine} ({bench.engines[engine]}): {why}", flush=True)
+                    runs[engine].append({"engine": engine, "skipped": why})
+                    continue
+                of = f" [{repeat + 1}/{args.repeats}]" if args.repeats > 1 else ""
+                print(f"running {engine} ({bench.engines[engine]}){of} ...", flush=True)
+                result = run_engine(bench, engine, args, cache_root, repeat)
+                if "stderr_tail" in result:
+                    print(result["stderr_tail"], file=sys.stderr)
+                runs[engine].append(result)
+        results = [median_run(runs[engine]) for engine in engines]
     finally:
         if cache_root:
             shutil.rmtree(cache_root, ignore_errors=True)
@@ -358,5 +385,5 @@ def main(bench, argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"variant": bench.variant, "duration_ms": args.duration, "cold": args.cold,
-                       "results": results}, f, indent=2)
+                       "repeats": args.repeats, "results": results}, f, indent=2)
     return 1 if any("error" in r for r in results) else 0

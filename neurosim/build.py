@@ -40,11 +40,11 @@ class BuiltProjection:
     post: int
     receptor: str
     _pre_idx: np.ndarray     # int64, indices in the presynaptic parent population (see pre_idx)
-    post_idx: np.ndarray
+    _post_idx: np.ndarray    # indices in the postsynaptic parent population + post_shift (see post_idx)
     weights: np.ndarray      # float64, canonical unit of the receptor
     delay_steps: np.ndarray  # int64, >= 1
     _pre_local: np.ndarray = None  # int64, indices within the projection's presynaptic view
-    post_local: np.ndarray = None
+    _post_local: np.ndarray = None
     synapse: object = None         # the SynapseModel of a plastic projection, None when static
     syn_initial: dict = field(default_factory=dict)  # variable -> float64 array, one per synapse
     dendritic_steps: int = 0       # postsynaptic spikes reach plastic synapses this many steps late
@@ -52,6 +52,7 @@ class BuiltProjection:
     n_pre: int = 0                 # sizes of the projection's endpoints (views)
     n_post: int = 0
     pre_rows: np.ndarray = None    # row pointers (parent size + 1) once the indices are dropped
+    post_shift: int = 0            # _post_idx holds the postsynaptic indices + post_shift (share_targets)
 
     @property
     def n_synapses(self):
@@ -75,6 +76,25 @@ class BuiltProjection:
     def pre_local(self):
         """Presynaptic index within the projection's presynaptic view (see pre_idx)."""
         return self.pre_idx if self._pre_local is None else self._pre_local
+
+    @property
+    def post_idx(self):
+        """Postsynaptic index (in the parent population) of each synapse.  A backend may hold
+        them in its own array, shifted (:meth:`share_targets`); they are then made on each access."""
+        return self._post_idx - self.post_shift if self.post_shift else self._post_idx
+
+    @property
+    def post_local(self):
+        """Postsynaptic index within the projection's postsynaptic view (see post_idx)."""
+        return self.post_idx if self._post_local is None else self._post_local
+
+    def share_targets(self, targets, shift=0):
+        """Hold the postsynaptic indices as ``targets - shift``: ``targets`` is a backend's array
+        of the same synapses in the same order (a fused population's kernel indices when
+        ``shift`` is its offset), so the network does not hold them twice."""
+        if self._post_local is self._post_idx:      # projection onto a whole population
+            self._post_local = None
+        self._post_idx, self.post_shift = targets, int(shift)
 
     def keep_rows_only(self, rows):
         """Drop the stored presynaptic indices (4-8 bytes per synapse) for ``rows``, the

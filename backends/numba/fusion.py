@@ -19,9 +19,9 @@ that is one value in each population but not the same in all of them becomes a p
 of the fused population, and so does every constant the code generator derives from it
 (propagator entries, reciprocals), each computed from that population's own value as without
 fusion.  Only groups below the size at which neuron loops are split between threads are fused,
-in networks up to MAX_SYNAPSES (the targets of populations placed at an offset are then held
-twice, 4 bytes per synapse); projections are merged up to MAX_MERGED_SYNAPSES (merged ones keep
-a copy of their synapses).
+in networks up to MAX_SYNAPSES; the network's projections share the kernel's arrays (targets in
+a population placed at an offset are read back shifted).  Projections are merged up to
+MAX_MERGED_SYNAPSES (merged ones keep a copy of their synapses).
 """
 import ast
 import dataclasses
@@ -183,8 +183,8 @@ def _remap(proj, place, members):
         return proj
     pre_idx = proj.pre_idx + pre_off if pre_off else proj.pre_idx
     post_idx = proj.post_idx + post_off if post_off else proj.post_idx
-    return dataclasses.replace(proj, pre=pre, post=post, _pre_idx=pre_idx, post_idx=post_idx,
-                               _pre_local=None, post_local=None, pre_rows=None)
+    return dataclasses.replace(proj, pre=pre, post=post, _pre_idx=pre_idx, _post_idx=post_idx,
+                               _pre_local=None, _post_local=None, pre_rows=None, post_shift=0)
 
 
 def share_back(layout, built):
@@ -196,9 +196,8 @@ def share_back(layout, built):
             continue
         _, pre_off = layout.place.get(orig.pre, (orig.pre, 0))
         rows = copy.pre_rows[pre_off:pre_off + built.populations[orig.pre].size + 1]
-        post_moved = layout.place.get(orig.post, (orig.post, 0))[1] != 0
-        share(orig, rows - rows[0], orig.post_idx if post_moved else copy.post_idx,
-              copy.delay_steps, copy.weights)
+        post_off = layout.place.get(orig.post, (orig.post, 0))[1]
+        share(orig, rows - rows[0], copy.post_idx, copy.delay_steps, copy.weights, shift=post_off)
 
 
 def _merge(built, projections, kernel_pops):
@@ -235,9 +234,9 @@ def _merge(built, projections, kernel_pops):
         pre_idx = np.concatenate([p.pre_idx for p in parts])
         merged[lead] = dataclasses.replace(
             parts[0], label="+".join(p.label for p in parts), _pre_idx=pre_idx,
-            post_idx=np.concatenate([p.post_idx for p in parts]),
+            _post_idx=np.concatenate([p.post_idx for p in parts]), post_shift=0,
             weights=np.concatenate([np.asarray(p.weights) for p in parts]),
-            delay_steps=np.concatenate([p.delay_steps for p in parts]), _pre_local=None, post_local=None,
+            delay_steps=np.concatenate([p.delay_steps for p in parts]), _pre_local=None, _post_local=None,
             pre_rows=None, record_every=0)
         order, _ = csr_rows(pre_idx, kernel_pops[parts[0].pre].size)
         where = np.arange(len(pre_idx)) if order is None else np.argsort(order)   # connection -> kernel index

@@ -49,16 +49,15 @@ def used_rows(ptr):
     return (int(used[0]), int(used[-1]) + 1) if len(used) else (0, 0)
 
 
-def share(proj, ptr, tgt, d=None, w=None):
+def share(proj, ptr, tgt, d=None, w=None, shift=0):
     """Let the BuiltProjection's target, delay and weight arrays be views of the kernel's copies
     (same synapses, same order), and keep its presynaptic indices as the row pointers ``ptr``
-    only, so a large network does not hold its connectivity twice.
+    only, so a large network does not hold its connectivity twice.  ``tgt`` holds the targets
+    + ``shift`` (fusion.py: a population placed at an offset).
     Weights become the kernel's (float32 unless numerics="float64"), the values it runs with."""
     proj.keep_rows_only(ptr)
     if proj.post_idx.dtype == tgt.dtype:
-        if proj.post_local is proj.post_idx:
-            proj.post_local = tgt
-        proj.post_idx = tgt
+        proj.share_targets(tgt, shift)
     if d is not None and proj.delay_steps.dtype == d.dtype:
         proj.delay_steps = d
     if w is not None and proj.weights.strides[0] != 0:      # uniform weights are stored once

@@ -110,3 +110,27 @@ def test_memory_benchmark_quick_runs(tmp_path):
     # 2000^2 pairs at p = 0.1: 4e5 synapses, binomial sd ~600
     assert data["neurons"] == 2000 and abs(data["synapses"] - 4e5) < 3000
     assert data["kept_bytes_per_synapse"] > 0
+
+
+def test_repeats_interleave_runs_and_report_the_median(tmp_path):
+    out = tmp_path / "cuba.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cuba.py"), "--engines", "neurosim-numba-1",
+                           "--duration", "50", "--repeats", "3", "--json", str(out)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    (row,) = data["results"]
+    assert data["repeats"] == 3 and len(row["runs_s"]) == 3
+    assert row["run_s"] == sorted(row["runs_s"])[1]
+    assert "ran 3 times" in proc.stdout
+
+
+def test_median_run_picks_the_middle_run_and_passes_failures_on():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import harness
+    runs = [{"engine": "e", "run_s": t, "spikes": n} for t, n in ((0.5, 1), (0.2, 2), (0.9, 3), (0.3, 4))]
+    chosen = harness.median_run(runs)
+    assert (chosen["run_s"], chosen["spikes"]) == (0.3, 4)          # lower middle of 0.2 0.3 0.5 0.9
+    assert chosen["runs_s"] == [0.5, 0.2, 0.9, 0.3]
+    failed = {"engine": "e", "error": "exit code 1: boom"}
+    assert harness.median_run(runs + [failed]) is failed

@@ -146,8 +146,9 @@ def test_delay_distributions_count_their_ring_buffers():
 @pytest.mark.parametrize("fuse", [False, True])
 def test_compiled_static_projections_keep_row_pointers_not_presynaptic_indices(fuse):
     """After ns.compile the built network keeps, for static one-delay projections in CSR order,
-    the row pointers instead of one presynaptic index per synapse; the indices it gives back
-    (and get_weights) are those build() made.  Also when a and b run as one fused population."""
+    the row pointers instead of one presynaptic index per synapse, and its targets are the
+    kernel's array; the indices it gives back (and get_weights) are those build() made.  Also
+    when a and b run as one fused population (b's kernel indices are shifted by 300)."""
     net = ns.Network(dt=0.1, seed=3)
     a = net.add(ns.Population(300, ns.IF_curr_exp(), label="a"))
     b = net.add(ns.Population(200, ns.IF_curr_exp(), label="b"))
@@ -157,11 +158,14 @@ def test_compiled_static_projections_keep_row_pointers_not_presynaptic_indices(f
                                  ns.StaticSynapse(weight=weights, delay=1.0)))
     reference = build(net)
     sim = ns.compile(net, backend="numba", quiet=True, fuse=fuse)
+    kernel_arrays = [arg for arg in sim._args.values() if isinstance(arg, np.ndarray)]
+    assert (sim.built.projections[0].post_shift == 300) == fuse
     for proj, ref in zip(sim.built.projections, reference.projections):
         assert proj._pre_idx is None and proj.pre_rows is not None
         assert proj.n_synapses == ref.n_synapses > 0
         assert np.array_equal(proj.pre_idx, ref.pre_idx) and np.array_equal(proj.pre_local, ref.pre_local)
-        assert np.array_equal(proj.post_idx, ref.post_idx)
+        assert np.array_equal(proj.post_idx, ref.post_idx) and np.array_equal(proj.post_local, ref.post_local)
+        assert any(np.shares_memory(proj._post_idx, arg) for arg in kernel_arrays)
     for proj, ref_proj in ((ab, reference.projections[0]), (view, reference.projections[1])):
         got = sim.get_weights(proj, format="list")
         assert np.array_equal(got[:, 0], ref_proj.pre_local) and np.array_equal(got[:, 1], ref_proj.post_local)
