@@ -56,7 +56,7 @@ class BuiltProjection:
 
     @property
     def n_synapses(self):
-        return len(self.post_idx)
+        return len(self._post_idx)
 
     @property
     def one_delay(self):
