@@ -190,7 +190,8 @@ def _remap(proj, place, members):
 def share_back(layout, built):
     """After code generation: let the network's own projections use the kernel's arrays where
     the kernel's copy does (as ``rings.share`` does without fusion), so a fused network does
-    not hold its synapses twice; only the targets of populations placed at an offset stay."""
+    not hold its synapses twice; targets in a population placed at an offset are the kernel's,
+    read back shifted (``BuiltProjection.share_targets``)."""
     for j, (orig, copy) in enumerate(zip(built.projections, layout.network.projections)):
         if copy is None or copy is orig or j in layout.positions or copy.pre_rows is None:
             continue
