@@ -474,6 +474,9 @@ def _csr(kb, j, proj):
         kb.arg(f"c{j}_lo", np.int64(lo))
         w = kb.arg(f"c{j}_w", np.ascontiguousarray(take(proj.weights, order), dtype=kb.dtype))
         kb.meta["projections"][j] = {"weights": w, "order": order}
+        same, value = uniform_weight(kb.args[w])
+        kb.arg(f"c{j}_wsame", same)
+        kb.arg(f"c{j}_wval", value)
         if order is None:
             share(proj, rows, kb.args[tgt], w=kb.args[w])
     else:
@@ -515,10 +518,20 @@ def _deliver_events(kb, j, proj):
     kb.emit(3, f"src_ = {hist}[h_, q_] - c{j}_lo")
     kb.emit(3, f"if src_ < 0 or src_ >= {ptr}.shape[0] - 1:")
     kb.emit(4, "continue")
-    kb.emit(3, f"for q2_ in range({ptr}[src_], {ptr}[src_ + 1]):")
-    kb.emit(4, f"i = {tgt}[q2_]")
-    for line in receptor(f"{w}[q2_]"):
-        kb.emit(4, line)
+    # one weight for the whole projection (the usual static case): no weight read per synapse
+    for indent, branch, amount in ((3, f"if c{j}_wsame:", f"c{j}_wval"), (3, "else:", f"{w}[q2_]")):
+        kb.emit(indent, branch)
+        kb.emit(indent + 1, f"for q2_ in range({ptr}[src_], {ptr}[src_ + 1]):")
+        kb.emit(indent + 2, f"i = {tgt}[q2_]")
+        for line in receptor(amount):
+            kb.emit(indent + 2, line)
+
+
+def uniform_weight(weights):
+    """(1, w) when every weight equals w, else (0, 0): the kernel then adds one number per
+    synapse instead of reading each weight (the flag is an int64 so that set_weights can flip it)."""
+    same = len(weights) > 0 and bool(weights.min() == weights.max())    # no temporary array
+    return np.int64(same), weights.dtype.type(weights[0] if same else 0)
 
 
 def _threshold_names(cell):

@@ -11,6 +11,8 @@ from neurosim.heavy_imports import collector_paused
 from neurosim.random import resolve_values
 from neurosim.results import Results
 
+from .codegen import uniform_weight
+
 
 def choose_threading_layer():
     """Pick numba's threading layer before its threads start (later calls change nothing).
@@ -180,6 +182,7 @@ class NumbaSimulation:
                 if arrays[f"w_{name}"].shape != self._initial[name].shape:
                     raise ValidationError("checkpoint", name, "has the wrong shape for this network")
                 self._args[name] = arrays[f"w_{name}"].astype(self._dtype)
+                self._note_uniform_weight(name)
         self._step = int(step)
         self.results = self._new_results()
 
@@ -222,6 +225,13 @@ class NumbaSimulation:
             self._args[name][meta["positions"]] = w.astype(self._dtype)
         else:
             self._weight_array(j)[:] = (w if meta["order"] is None else w[meta["order"]]).astype(self._dtype)
+        self._note_uniform_weight(name)
+
+    def _note_uniform_weight(self, name):
+        """After static weights ``name`` changed: whether the kernel may use one value for all."""
+        flag = name[:-len("_w")] + "_wsame"
+        if flag in self._args:
+            self._args[flag], self._args[name[:-len("_w")] + "_wval"] = uniform_weight(self._args[name])
 
     def _steps_to_weight_sample(self):
         steps = [p.record_every - self._step % p.record_every for p in self.built.projections if p.record_every]
