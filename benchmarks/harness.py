@@ -266,6 +266,16 @@ def fmt(value, spec=".3f"):
     return "-" if value is None else format(value, spec)
 
 
+def same_thread_ratios(results):
+    """(other engine, neurosim engine, run-time ratio) for engines with the same thread count,
+    e.g. brian2-cpp-2 against neurosim-numba-2 (names end in -<threads>)."""
+    ok = [r for r in results if "error" not in r and "skipped" not in r and r["run_s"] > 0]
+    ours = {r["engine"].rsplit("-", 1)[-1]: r for r in ok if r["engine"].startswith("neurosim-")}
+    return [(r["engine"], ours[n]["engine"], r["run_s"] / ours[n]["run_s"])
+            for r in ok if not r["engine"].startswith("neurosim-")
+            for n in [r["engine"].rsplit("-", 1)[-1]] if n.isdigit() and n in ours]
+
+
 def print_table(bench, results, quick):
     ref = next((r for r in results if r["engine"] == bench.reference and "error" not in r
                 and "skipped" not in r), None)
@@ -301,6 +311,8 @@ def print_table(bench, results, quick):
               f"(>1: slower than neurosim)")
         if bench.cpu_columns:
             print(f"cpu/ref = run CPU time (all threads) / that of {bench.reference}")
+    for other, ours, ratio in same_thread_ratios(results):
+        print(f"{other} / {ours} = {ratio:.2f} (run-only, same thread count)")
     repeated = [r for r in results if len(r.get("runs_s", ())) > 1]
     if repeated:
         print(f"each engine ran {len(repeated[0]['runs_s'])} times, interleaved; the table shows the run "
@@ -324,9 +336,10 @@ def main(bench, argv=None):
                         help="start every engine with empty compile caches")
     parser.add_argument("--timeout", type=float, default=1800.0,
                         help="seconds allowed per engine (default 1800)")
-    parser.add_argument("--repeats", type=int, default=1,
+    parser.add_argument("--repeats", type=int, default=None,
                         help="run every engine this many times, interleaved, and report each engine's "
-                             "median run (default 1)")
+                             "median run (default 5; 1 with --quick): this VM's run times swing by "
+                             "tens of per cent between runs, so one run decides nothing")
     parser.add_argument("--json", default=None, help="also write all results to this file")
     parser.add_argument("--engine", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", default=None, help=argparse.SUPPRESS)
@@ -336,6 +349,8 @@ def main(bench, argv=None):
         args.duration = bench.quick_duration if args.quick else bench.default_duration
     if args.duration <= 0:
         parser.error("--duration must be positive")
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 5
     if args.repeats < 1:
         parser.error(f"--repeats must be >= 1 (got {args.repeats})")
 

@@ -41,11 +41,13 @@ def test_coba_benchmark_reports_nest_as_not_run_when_missing(tmp_path):
     script = ROOT / "benchmarks" / "coba.py"
     code = ("import sys, runpy; sys.path.insert(0, %r); import harness; "
             "harness.module_available = lambda name: False; sys.argv = [%r, '--engines', 'nest-1', "
-            "'--duration', '10']; runpy.run_path(%r, run_name='__main__')") % (
-        str(script.parent), str(script), str(script))
+            "'--duration', '10', '--json', %r]; runpy.run_path(%r, run_name='__main__')") % (
+        str(script.parent), str(script), str(tmp_path / "coba.json"), str(script))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "nest-1" in proc.stdout and "not run: nest is not installed" in proc.stdout
+    assert proc.stdout.count("not running nest-1") == 1
+    assert json.loads((tmp_path / "coba.json").read_text())["repeats"] == 5     # the timed default
 
 
 def test_microcircuit_benchmark_quick_runs_with_sane_rates(tmp_path):
@@ -134,3 +136,13 @@ def test_median_run_picks_the_middle_run_and_passes_failures_on():
     assert chosen["runs_s"] == [0.5, 0.2, 0.9, 0.3]
     failed = {"engine": "e", "error": "exit code 1: boom"}
     assert harness.median_run(runs + [failed]) is failed
+
+
+def test_engines_with_the_same_thread_count_are_paired():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import harness
+    results = [{"engine": "neurosim-numba-1", "run_s": 0.5}, {"engine": "neurosim-numba-2", "run_s": 0.4},
+               {"engine": "brian2-cpp-1", "run_s": 2.0}, {"engine": "brian2-cpp-2", "run_s": 3.0},
+               {"engine": "brian2-cython", "run_s": 9.0}, {"engine": "nest-2", "error": "boom"}]
+    assert harness.same_thread_ratios(results) == [("brian2-cpp-1", "neurosim-numba-1", 4.0),
+                                                   ("brian2-cpp-2", "neurosim-numba-2", 7.5)]
