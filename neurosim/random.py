@@ -187,20 +187,24 @@ class RandomDistribution:
         return np.asarray(out, dtype=np.float64)
 
     def _draw_clipped(self, n, rng):
-        """Normal values in [low, high]; values outside are redrawn (PyNN's rule)."""
+        """Normal values in [low, high]; values outside are redrawn (PyNN's rule).
+
+        One normal value per position, drawn in place; only the positions that fell outside
+        are drawn again, from batches large enough that one pass almost always fills them
+        (a narrow window, where most of the first draw falls outside, costs one extra pass)."""
         p = self.parameters
         mu, sigma, low, high = p["mu"], p["sigma"], p["low"], p["high"]
         mass = _normal_mass(mu, sigma, low, high)
-        out = np.empty(n)
-        filled = 0
-        while filled < n:
-            need = n - filled
-            # draw enough that one pass almost always suffices
-            batch = int(min(need / mass * 1.1 + 5 * math.sqrt(need / mass) + 16, 1 << 24))
+        out = rng.standard_normal(n)
+        out *= sigma
+        out += mu
+        todo = np.flatnonzero((out < low) | (out > high))
+        while todo.size:
+            batch = int(min(todo.size / mass * 1.1 + 5 * math.sqrt(todo.size / mass) + 16, 1 << 24))
             vals = rng.normal(mu, sigma, batch)
-            vals = vals[(vals >= low) & (vals <= high)][:need]
-            out[filled:filled + vals.size] = vals
-            filled += vals.size
+            vals = vals[(vals >= low) & (vals <= high)][:todo.size]
+            out[todo[:vals.size]] = vals
+            todo = todo[vals.size:]
         return out
 
     def __repr__(self):

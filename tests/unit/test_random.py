@@ -52,6 +52,12 @@ def test_normal_clipped_redraws_inside_bounds_with_truncated_mean():
     mass = _cdf(b) - _cdf(a)
     mean = mu + sigma * (_phi(a) - _phi(b)) / mass
     assert within(x.mean(), mean, sigma / math.sqrt(N))
+    # variance of the truncated normal; kept and redrawn positions must follow the same law
+    var = sigma ** 2 * (1 + (a * _phi(a) - b * _phi(b)) / mass - ((_phi(a) - _phi(b)) / mass) ** 2)
+    assert within(x.var(), var, 2 * var / math.sqrt(N))
+    first = np.random.default_rng(1).normal(mu, sigma, N)
+    redrawn = (first < low) | (first > high)        # the positions the first draw put outside
+    assert within(x[redrawn].mean(), mean, sigma / math.sqrt(redrawn.sum()))
 
 
 def test_normal_clipped_one_sided_and_narrow_window():
