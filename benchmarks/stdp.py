@@ -9,6 +9,7 @@ biological second with cpp_standalone (loop only).
 
     python benchmarks/stdp.py                 # 100 s of biological time
     python benchmarks/stdp.py --quick         # smoke run (untimed)
+    python benchmarks/stdp.py --json out.json # also keep the raw results
 """
 import argparse
 import json
@@ -40,6 +41,7 @@ def main():
     parser.add_argument("--duration", type=float, default=100000.0, help="biological time in ms")
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--quick", action="store_true", help="2 s, numba and Brian2 Cython only")
+    parser.add_argument("--json", default=None, help="also write the results to this file")
     parser.add_argument("--engine", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.engine:
@@ -69,6 +71,9 @@ def main():
     print("run/ref = run-only time / neurosim-numba run-only time (>1: slower than neurosim)")
     if args.quick:
         print("(--quick is a smoke run: the times are not meant for comparison)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"duration_ms": duration, "results": rows}, f, indent=2)
     return 1 if failed else 0
 
 

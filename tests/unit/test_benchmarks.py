@@ -50,6 +50,22 @@ def test_coba_benchmark_reports_nest_as_not_run_when_missing(tmp_path):
     assert json.loads((tmp_path / "coba.json").read_text())["repeats"] == 5     # the timed default
 
 
+def test_stdp_benchmark_quick_runs_both_simulators(tmp_path):
+    out = tmp_path / "stdp.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "stdp.py"), "--quick", "--json", str(out)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(out.read_text())
+    assert data["duration_ms"] == 2000.0
+    rows = {r["engine"]: r for r in data["results"]}
+    assert set(rows) == {"neurosim-numba", "brian2-cython"}
+    for r in rows.values():
+        assert r["run_s"] > 0
+        # 1000 inputs at 15 Hz drive the cell to tens of Hz (Brian2's example); weights in [0, g_max]
+        assert 5.0 < r["rate_hz"] < 100.0, r
+        assert 0.0 <= r["fraction_near_0"] <= 1.0 and 0.0 <= r["fraction_near_gmax"] <= 1.0
+
+
 def test_microcircuit_benchmark_quick_runs_with_sane_rates(tmp_path):
     out = tmp_path / "microcircuit.json"
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "microcircuit.py"), "--quick",
