@@ -250,10 +250,15 @@ def run_engine(bench, engine, args, cache_root, repeat=0):
     return run_child(bench.script, engine, extra, args.timeout, env)
 
 
+def ran(result):
+    """Whether an engine's result is a measurement (neither failed nor skipped)."""
+    return "error" not in result and "skipped" not in result
+
+
 def median_run(runs):
     """Of one engine's repeated runs, the one with the median run time (the lower middle one of
     an even number), with every run's time in ``runs_s``; the first failure if one failed."""
-    failed = [r for r in runs if "error" in r or "skipped" in r]
+    failed = [r for r in runs if not ran(r)]
     if failed:
         return failed[0]
     ordered = sorted(runs, key=lambda r: r["run_s"])
@@ -269,7 +274,7 @@ def fmt(value, spec=".3f"):
 def same_thread_ratios(results):
     """(other engine, neurosim engine, run-time ratio) for engines with the same thread count,
     e.g. brian2-cpp-2 against neurosim-numba-2 (names end in -<threads>)."""
-    ok = [r for r in results if "error" not in r and "skipped" not in r and r["run_s"] > 0]
+    ok = [r for r in results if ran(r) and r["run_s"] > 0]
     ours = {r["engine"].rsplit("-", 1)[-1]: r for r in ok if r["engine"].startswith("neurosim-")}
     return [(r["engine"], ours[n]["engine"], r["run_s"] / ours[n]["run_s"])
             for r in ok if not r["engine"].startswith("neurosim-")
@@ -277,8 +282,7 @@ def same_thread_ratios(results):
 
 
 def print_table(bench, results, quick):
-    ref = next((r for r in results if r["engine"] == bench.reference and "error" not in r
-                and "skipped" not in r), None)
+    ref = next((r for r in results if r["engine"] == bench.reference and ran(r)), None)
     header = (f"{'engine':<18} {'import s':>8} {'build s':>8} {'compile s':>9} {'run s':>8} {'total s':>8} "
               f"{'RSS MB':>7} {'child MB':>8} {'spikes':>8} {'rate Hz':>7} {'run/ref':>8}")
     if bench.cpu_columns:

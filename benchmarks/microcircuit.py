@@ -319,7 +319,7 @@ def child_main(args):
 
 def print_tables(results, reference_rates, populations, quick):
     fmt = harness.fmt
-    ok = [r for r in results if "error" not in r and "skipped" not in r]
+    ok = [r for r in results if harness.ran(r)]
     header = (f"{'engine':<17} {'neurons':>7} {'synapses':>11} {'describe':>8} {'compile':>8} "
               f"{'(cpu)':>7} {'B/syn':>6} {'B/syn':>6} {'run':>8} {'(cpu)':>8} {'RTF':>7} "
               f"{'ns/ev':>7} {'(cpu)':>6} {'peak RSS':>8} {'total':>7}")

@@ -519,12 +519,12 @@ def _deliver_events(kb, j, proj):
     kb.emit(3, f"if src_ < 0 or src_ >= {ptr}.shape[0] - 1:")
     kb.emit(4, "continue")
     # one weight for the whole projection (the usual static case): no weight read per synapse
-    for indent, branch, amount in ((3, f"if c{j}_wsame:", f"c{j}_wval"), (3, "else:", f"{w}[q2_]")):
-        kb.emit(indent, branch)
-        kb.emit(indent + 1, f"for q2_ in range({ptr}[src_], {ptr}[src_ + 1]):")
-        kb.emit(indent + 2, f"i = {tgt}[q2_]")
+    for branch, amount in ((f"if c{j}_wsame:", f"c{j}_wval"), ("else:", f"{w}[q2_]")):
+        kb.emit(3, branch)
+        kb.emit(4, f"for q2_ in range({ptr}[src_], {ptr}[src_ + 1]):")
+        kb.emit(5, f"i = {tgt}[q2_]")
         for line in receptor(amount):
-            kb.emit(indent + 2, line)
+            kb.emit(5, line)
 
 
 def uniform_weight(weights):

@@ -229,9 +229,9 @@ class NumbaSimulation:
 
     def _note_uniform_weight(self, name):
         """After static weights ``name`` changed: whether the kernel may use one value for all."""
-        flag = name[:-len("_w")] + "_wsame"
-        if flag in self._args:
-            self._args[flag], self._args[name[:-len("_w")] + "_wval"] = uniform_weight(self._args[name])
+        base = name[:-len("_w")]           # c{j}_w -> c{j}
+        if f"{base}_wsame" in self._args:
+            self._args[f"{base}_wsame"], self._args[f"{base}_wval"] = uniform_weight(self._args[name])
 
     def _steps_to_weight_sample(self):
         steps = [p.record_every - self._step % p.record_every for p in self.built.projections if p.record_every]

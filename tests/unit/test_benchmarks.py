@@ -7,12 +7,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_cuba_benchmark_quick_runs_neurosim_and_brian2(tmp_path):
-    out = tmp_path / "cuba.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cuba.py"), "--quick", "--json", str(out)],
+def run_benchmark(script, tmp_path, *options):
+    """Run ``benchmarks/<script> <options> --json``; the process and the JSON it wrote."""
+    out = tmp_path / (Path(script).stem + ".json")
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *options, "--json", str(out)],
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    rows = json.loads(out.read_text())
+    return proc, json.loads(out.read_text())
+
+
+def test_cuba_benchmark_quick_runs_neurosim_and_brian2(tmp_path):
+    _, rows = run_benchmark("cuba.py", tmp_path, "--quick")
     engines = {row["engine"]: row for row in rows["results"]}
     assert {"neurosim-numba-1", "brian2-cython"} <= set(engines)
     # both simulated the same network: CUBA rates near Brian2's 5.6 Hz
@@ -21,12 +26,8 @@ def test_cuba_benchmark_quick_runs_neurosim_and_brian2(tmp_path):
 
 
 def test_coba_benchmark_quick_runs_neurosim_and_brian2(tmp_path):
-    out = tmp_path / "coba.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "coba.py"), "--quick", "--json", str(out)],
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc, rows = run_benchmark("coba.py", tmp_path, "--quick")
     assert "COBA" in proc.stdout and "20 mV drive" in proc.stdout  # the variant is stated
-    rows = json.loads(out.read_text())
     engines = {row["engine"]: row for row in rows["results"]}
     assert {"neurosim-numba-1", "brian2-cython"} <= set(engines)
     # both simulated the same network: COBA with a 20 mV drive fires at about 21 Hz
@@ -51,11 +52,7 @@ def test_coba_benchmark_reports_nest_as_not_run_when_missing(tmp_path):
 
 
 def test_stdp_benchmark_quick_runs_both_simulators(tmp_path):
-    out = tmp_path / "stdp.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "stdp.py"), "--quick", "--json", str(out)],
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    data = json.loads(out.read_text())
+    _, data = run_benchmark("stdp.py", tmp_path, "--quick")
     assert data["duration_ms"] == 2000.0
     rows = {r["engine"]: r for r in data["results"]}
     assert set(rows) == {"neurosim-numba", "brian2-cython"}
@@ -67,11 +64,7 @@ def test_stdp_benchmark_quick_runs_both_simulators(tmp_path):
 
 
 def test_microcircuit_benchmark_quick_runs_with_sane_rates(tmp_path):
-    out = tmp_path / "microcircuit.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "microcircuit.py"), "--quick",
-                           "--json", str(out)], capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    data = json.loads(out.read_text())
+    _, data = run_benchmark("microcircuit.py", tmp_path, "--quick")
     assert data["scale"] == 0.02 and data["duration_ms"] == 100.0
     (row,) = data["results"]
     assert row["engine"] == "neurosim-numba-1"
@@ -113,34 +106,22 @@ def test_microcircuit_parameters_match_the_published_model():
 
 
 def test_startup_benchmark_quick_runs_the_contract_script_warm_and_cold(tmp_path):
-    out = tmp_path / "startup.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "startup.py"), "--quick",
-                           "--json", str(out)], capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    data = json.loads(out.read_text())
+    _, data = run_benchmark("startup.py", tmp_path, "--quick")
     assert len(data["warm"]["runs_s"]) == 1 and len(data["cold"]["runs_s"]) == 1
     # warm and cold runs simulated the same network, at the contract's rate
     assert len(data["rates_hz"]) == 1 and 4.5 < data["rates_hz"][0] < 7.0
 
 
 def test_memory_benchmark_quick_runs(tmp_path):
-    out = tmp_path / "memory.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "memory.py"), "--quick",
-                           "--json", str(out)], capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    data = json.loads(out.read_text())
+    _, data = run_benchmark("memory.py", tmp_path, "--quick")
     # 2000^2 pairs at p = 0.1: 4e5 synapses, binomial sd ~600
     assert data["neurons"] == 2000 and abs(data["synapses"] - 4e5) < 3000
     assert data["kept_bytes_per_synapse"] > 0
 
 
 def test_repeats_interleave_runs_and_report_the_median(tmp_path):
-    out = tmp_path / "cuba.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cuba.py"), "--engines", "neurosim-numba-1",
-                           "--duration", "50", "--repeats", "3", "--json", str(out)],
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    data = json.loads(out.read_text())
+    proc, data = run_benchmark("cuba.py", tmp_path, "--engines", "neurosim-numba-1", "--duration", "50",
+                               "--repeats", "3")
     (row,) = data["results"]
     assert data["repeats"] == 3 and len(row["runs_s"]) == 3
     assert row["run_s"] == sorted(row["runs_s"])[1]
