@@ -6,6 +6,10 @@ STDP (tau 20 ms, A+ = 0.01, A- = 1.05 A+, weights in [0, g_max], initial uniform
 — the parameters of Brian2's examples/synapses/STDP.py.  Conductances there are in
 units of the leak conductance; here g_leak = cm / tau_m = 0.02 uS, so g_max = 0.01
 g_leak = 2e-4 uS.  Expected after 100 s: most weights within 10 % of 0 or of g_max.
+
+The Brian2 example as written drives the cell with ``ge * (Ee - vr)``, a fixed driving force
+of 60 mV (a current synapse), where Song et al. and the reference notes use ``ge * (Ee - v)``;
+``BRIAN2_EXAMPLE_AS_WRITTEN`` is that variant (IF_curr_exp, w_max = g_max * 60 mV).
 """
 import json
 import os
@@ -28,6 +32,8 @@ CELL = dict(cm=CM, tau_m=TAU_M, v_rest=-74.0, v_thresh=-54.0, v_reset=-60.0, tau
 # inputs (g_max 0.015 g_leak) and 200 fixed inhibitory ones (0.05 g_leak, E_I -70 mV, 10 Hz),
 # tau_e = tau_i = 5 ms, A+ = 0.005, A- = 1.05 A+; smaller steps, so it needs far longer than 100 s
 BRIAN2_EXAMPLE = dict(rate_hz=RATE_HZ, tau_m=TAU_M, v_rest=-74.0, g_max_leak=0.01, a_plus=A_PLUS, n_inh=0)
+FIXED_DRIVE_MV = 0.0 - CELL["v_reset"]      # E_e - v_r of the example's ge * (Ee - vr)
+BRIAN2_EXAMPLE_AS_WRITTEN = dict(BRIAN2_EXAMPLE, fixed_drive_mv=FIXED_DRIVE_MV)
 SONG = dict(rate_hz=10.0, tau_m=20.0, v_rest=-70.0, g_max_leak=0.015, a_plus=0.005, n_inh=200,
             inh_rate_hz=10.0, g_inh_leak=0.05)
 
@@ -37,11 +43,16 @@ def g_max_of(setup):
     return setup["g_max_leak"] * CM / setup["tau_m"]
 
 
+def w_max_of(setup):
+    """Largest weight of the plastic projection: g_max (uS), or g_max * fixed drive (nA)."""
+    return g_max_of(setup) * setup.get("fixed_drive_mv", 1.0)
+
+
 def build_network(seed=1, record_every=None, setup=BRIAN2_EXAMPLE):
-    """The network of ``setup`` (Brian2's example by default, or ``SONG``) and its plastic
-    projection (weights recorded every ``record_every`` ms)."""
+    """The network of ``setup`` (Brian2's example by default, ``BRIAN2_EXAMPLE_AS_WRITTEN`` or
+    ``SONG``) and its plastic projection (weights recorded every ``record_every`` ms)."""
     import neurosim as ns
-    g_max = g_max_of(setup)
+    w_max = w_max_of(setup)
     net = ns.Network(dt=0.1, seed=seed)
     inputs = net.add(ns.Population(N_INPUTS, ns.SpikeSourcePoisson(rate=setup["rate_hz"]), label="inputs"))
     cell = dict(CELL, tau_m=setup["tau_m"], v_rest=setup["v_rest"])
@@ -49,11 +60,15 @@ def build_network(seed=1, record_every=None, setup=BRIAN2_EXAMPLE):
         inh = net.add(ns.Population(setup["n_inh"], ns.SpikeSourcePoisson(rate=setup["inh_rate_hz"]),
                                     label="inhibitory"))
         cell.update(e_rev_I=-70.0, tau_syn_I=5.0)
-    neuron = net.add(ns.Population(1, ns.IF_cond_exp(**cell), label="neuron"))
+    if "fixed_drive_mv" in setup:
+        cell.pop("e_rev_E")
+        neuron = net.add(ns.Population(1, ns.IF_curr_exp(**cell), label="neuron"))
+    else:
+        neuron = net.add(ns.Population(1, ns.IF_cond_exp(**cell), label="neuron"))
     neuron.record("spikes")
     rule = ns.SpikePairRule(tau_plus=TAU, tau_minus=TAU, A_plus=setup["a_plus"], A_minus=RATIO * setup["a_plus"])
-    stdp = ns.STDPMechanism(rule, ns.AdditiveWeightDependence(0.0, g_max),
-                            weight=ns.RandomDistribution("uniform", low=0.0, high=g_max), delay=0.1)
+    stdp = ns.STDPMechanism(rule, ns.AdditiveWeightDependence(0.0, w_max),
+                            weight=ns.RandomDistribution("uniform", low=0.0, high=w_max), delay=0.1)
     proj = net.add(ns.Projection(inputs, neuron, ns.AllToAllConnector(), stdp, label="inputs->neuron"))
     if setup["n_inh"]:
         g_inh = setup["g_inh_leak"] * CM / setup["tau_m"]
@@ -64,15 +79,15 @@ def build_network(seed=1, record_every=None, setup=BRIAN2_EXAMPLE):
     return net, proj
 
 
-def run_song_original(duration_ms, seed=1, backend="numba"):
-    """Song et al.'s set-up: bimodality of the final weights, output rate (Hz), run time (s)."""
-    out = run_neurosim(duration_ms, seed, backend, setup=SONG)
+def run_setup(setup, duration_ms, seed=1, backend="numba"):
+    """Bimodality of the final weights, output rate (Hz) and run time (s) of one set-up."""
+    out = run_neurosim(duration_ms, seed, backend, setup=setup)
     return {"duration_ms": duration_ms, **bimodality(out["weights"]), "output_rate_hz": out["rate_hz"],
             "run_s": out["run_s"]}
 
 
 def run_neurosim(duration_ms, seed=1, backend="numba", record_every=None, setup=BRIAN2_EXAMPLE):
-    """Final weights / g_max, output rate (Hz) and wall times."""
+    """Final weights / w_max, output rate (Hz) and wall times."""
     import neurosim as ns
     t0 = time.perf_counter()
     net, proj = build_network(seed, record_every, setup)
@@ -80,13 +95,14 @@ def run_neurosim(duration_ms, seed=1, backend="numba", record_every=None, setup=
     t1 = time.perf_counter()
     results = sim.run(duration_ms)
     t2 = time.perf_counter()
-    weights = sim.get_weights(proj, format="list")[:, 2] / g_max_of(setup)
+    weights = sim.get_weights(proj, format="list")[:, 2] / w_max_of(setup)
     rate = len(results.spikes("neuron")[0]) / (duration_ms / 1000.0)
     return {"weights": weights, "rate_hz": rate, "compile_s": t1 - t0, "run_s": t2 - t1, "results": results}
 
 
-def run_brian2(duration_ms, seed=1, device="runtime", build_dir=None):
-    """The same experiment written directly in Brian2 (its examples/synapses/STDP.py)."""
+def run_brian2(duration_ms, seed=1, device="runtime", build_dir=None, as_written=False):
+    """The same experiment written directly in Brian2 (its examples/synapses/STDP.py): with a
+    conductance synapse, ``ge * (Ee - v)``, or ``as_written`` with the example's ``ge * (Ee - vr)``."""
     import brian2 as b2
     if device == "cpp_standalone":
         b2.set_device("cpp_standalone", directory=build_dir, build_on_run=False)
@@ -95,9 +111,10 @@ def run_brian2(duration_ms, seed=1, device="runtime", build_dir=None):
     gmax, taupre, taupost = 0.01, TAU * b2.ms, TAU * b2.ms
     dApre = A_PLUS * gmax
     dApost = -dApre * RATIO
-    eqs = "dv/dt = (ge * (Ee-v) + El - v) / taum : volt\ndge/dt = -ge / taue : 1"
+    eqs = f"dv/dt = (ge * (Ee-{'vr' if as_written else 'v'}) + El - v) / taum : volt\ndge/dt = -ge / taue : 1"
     inputs = b2.PoissonGroup(N_INPUTS, rates=RATE_HZ * b2.Hz, dt=0.1 * b2.ms)
-    neuron = b2.NeuronGroup(1, eqs, threshold="v>vt", reset="v = vr", method="euler", dt=0.1 * b2.ms)
+    neuron = b2.NeuronGroup(1, eqs, threshold="v>vt", reset="v = vr", method="exact" if as_written else "euler",
+                            dt=0.1 * b2.ms)
     neuron.v = vr
     syn = b2.Synapses(inputs, neuron,
                       """w : 1
@@ -136,7 +153,8 @@ def bimodality(weights):
 
 def run(out_dir, backend="numba", quick=False):
     """100 s (20 s with quick); writes metrics.json, weight_histogram.png and weights_over_time.png.
-    ``song_original`` in the metrics: Song et al.'s own set-up after 3000 s (300 s with quick)."""
+    Also in the metrics: ``song_original``, Song et al.'s own set-up after 3000 s (300 s with
+    quick), and ``brian2_example_as_written`` (fixed driving force) after the same duration."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -147,7 +165,8 @@ def run(out_dir, backend="numba", quick=False):
                "output_rate_hz": out["rate_hz"], **bimodality(out["weights"]),
                "compile_s": out["compile_s"], "run_s": out["run_s"],
                "criterion": "bimodal when > 80 % of weights lie within 10 % of 0 or g_max (Song et al. 2000 Fig. 1)",
-               "song_original": run_song_original(300000.0 if quick else 3000000.0, backend=backend)}
+               "song_original": run_setup(SONG, 300000.0 if quick else 3000000.0, backend=backend),
+               "brian2_example_as_written": run_setup(BRIAN2_EXAMPLE_AS_WRITTEN, duration, backend=backend)}
     with open(os.path.join(out_dir, "metrics.json"), "w") as handle:
         json.dump(metrics, handle, indent=2)
     fig, ax = plt.subplots(figsize=(5, 3.5))
