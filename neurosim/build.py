@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ValidationError
-from .random import resolve_values
+from .random import all_finite, resolve_values
 from .sources import SpikeSourceArray, SpikeSourcePoisson
 from .synapses import SynapseModel
 
@@ -301,14 +301,18 @@ def build_projection(net, k, proj, populations):
         syn.weight, n, wrng, obj, "weight", cell.weight_unit)
     delay = dt if syn.delay is None else syn.delay
     delays = conns.delays if conns.delays is not None else resolve_values(delay, n, wrng, obj, "delay", "ms")
-    if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(delays))):
+    # checks through min / max (NaN propagates), not through temporary arrays of n values
+    w_min, d_min = (float(np.min(a)) if n else 0.0 for a in (weights, delays))
+    if not (all_finite(weights) and all_finite(delays)):
         raise ValidationError(obj, "weight", "weights and delays must be finite")
-    if cell.conductance_based and np.any(weights < 0):
+    if cell.conductance_based and w_min < 0:
         raise ValidationError(obj, "weight", f"conductance-based {cell.name} needs weights >= 0 uS; "
-                              f"inhibition comes from receptor_type='inhibitory' (got {weights.min()})")
-    if np.any(delays < dt - 1e-9):
-        raise ValidationError(obj, "delay", f"must be >= dt = {dt} ms (got {delays.min()})")
-    delay_steps = np.round(delays / dt)
+                              f"inhibition comes from receptor_type='inhibitory' (got {w_min})")
+    if d_min < dt - 1e-9:
+        raise ValidationError(obj, "delay", f"must be >= dt = {dt} ms (got {d_min})")
+    # in place where the delays were drawn here (a connector's own delays stay untouched)
+    delay_steps = np.divide(delays, dt, out=delays if conns.delays is None else None)
+    np.rint(delay_steps, out=delay_steps)
     if n and delay_steps.max() > DEFAULT_MAX_DELAY_STEPS:
         raise ValidationError(obj, "delay", f"at most {DEFAULT_MAX_DELAY_STEPS * dt:g} ms at dt = {dt} ms "
                               f"(got {delays.max()})")

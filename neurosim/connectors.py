@@ -320,8 +320,10 @@ class FixedTotalNumberConnector(Connector):
             pos = rng.integers(0, total, self.n)
         else:
             pos = rng.choice(total, self.n, replace=False, shuffle=False)
+        pos = pos.astype(np.int64, copy=False)
         pos.sort()
-        pre, post = np.divmod(pos.astype(np.int64), width)
+        pre = np.empty_like(pos)
+        post = np.divmod(pos, width, out=(pre, pos))[1]     # in place: no third array of n
         if no_self:
             _self_shift(pre, post)
         return Connections(pre, post)

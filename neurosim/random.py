@@ -198,7 +198,10 @@ class RandomDistribution:
         out = rng.standard_normal(n)
         out *= sigma
         out += mu
-        todo = np.flatnonzero((out < low) | (out > high))
+        outside = out < low
+        outside |= out > high
+        todo = np.flatnonzero(outside)
+        del outside
         while todo.size:
             batch = int(min(todo.size / mass * 1.1 + 5 * math.sqrt(todo.size / mass) + 16, 1 << 24))
             vals = rng.normal(mu, sigma, batch)
@@ -222,6 +225,12 @@ class RandomDistribution:
         return hash((self.distribution, tuple(self.parameters.items())))
 
 
+def all_finite(values):
+    """True when no value is NaN or infinite (through min and max: no temporary of n values)."""
+    values = np.asarray(values)
+    return values.size == 0 or bool(np.isfinite(values.min()) and np.isfinite(values.max()))
+
+
 def resolve_values(value, n, rng, obj, attr, unit=None):
     """Turn a parameter value into a float64 array of shape ``(n,)``.
 
@@ -239,7 +248,7 @@ def resolve_values(value, n, rng, obj, attr, unit=None):
         if rng is None:
             raise ValidationError(obj, attr, f"{value!r} needs a random generator, none was given")
         out = value.draw(n, rng)
-        if not np.all(np.isfinite(out)):
+        if not all_finite(out):
             raise ValidationError(obj, attr, f"{value!r} produced NaN or infinite values")
         return out
     if is_quantity(value):

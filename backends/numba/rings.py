@@ -38,6 +38,8 @@ def csr_rows(pre, n_pre):
     """CSR layout of synapses with presynaptic indices ``pre``: the permutation that lists them by
     presynaptic neuron (stable; None if they already are) and the ``n_pre + 1`` row pointers."""
     order = None if len(pre) < 2 or bool(np.all(pre[1:] >= pre[:-1])) else np.argsort(pre, kind="stable")
+    if order is None:   # sorted: binary search, where bincount would copy int32 indices to int64
+        return None, np.append(np.searchsorted(pre, np.arange(n_pre, dtype=pre.dtype)), len(pre)).astype(np.int64)
     ptr = np.concatenate([[0], np.cumsum(np.bincount(pre, minlength=n_pre))]).astype(np.int64)
     return order, ptr
 
