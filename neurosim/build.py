@@ -302,7 +302,8 @@ def build_projection(net, k, proj, populations):
     delay = dt if syn.delay is None else syn.delay
     delays = conns.delays if conns.delays is not None else resolve_values(delay, n, wrng, obj, "delay", "ms")
     # checks through min / max (NaN propagates), not through temporary arrays of n values
-    w_min, d_min = (float(np.min(a)) if n else 0.0 for a in (weights, delays))
+    w_min, d_min, d_max = (float(f(a)) if n else 0.0 for f, a in ((np.min, weights), (np.min, delays),
+                                                                  (np.max, delays)))
     if not (all_finite(weights) and all_finite(delays)):
         raise ValidationError(obj, "weight", "weights and delays must be finite")
     if cell.conductance_based and w_min < 0:
@@ -315,7 +316,7 @@ def build_projection(net, k, proj, populations):
     np.rint(delay_steps, out=delay_steps)
     if n and delay_steps.max() > DEFAULT_MAX_DELAY_STEPS:
         raise ValidationError(obj, "delay", f"at most {DEFAULT_MAX_DELAY_STEPS * dt:g} ms at dt = {dt} ms "
-                              f"(got {delays.max()})")
+                              f"(got {d_max})")
     delay_steps = delay_steps.astype(np.int16)    # DEFAULT_MAX_DELAY_STEPS fits
     syn_initial, dendritic = {}, 0
     if isinstance(syn, SynapseModel):

@@ -77,3 +77,18 @@ def test_drawn_delays_become_steps_rounded_to_nearest():
     steps = np.asarray(build(net).projections[0].delay_steps)
     drawn = delay.draw(400, net.rng("weights", 0))  # the build draws from this stream, weights first
     assert steps.dtype == np.int16 and steps.tolist() == [int(np.floor(d / 0.1 + 0.5)) for d in drawn]
+
+
+@pytest.mark.parametrize("drawn", [True, False])
+def test_too_long_delay_is_reported_in_ms(drawn):
+    net = ns.Network(dt=0.1)
+    a = net.add(ns.Population(2, ns.IF_curr_exp(), label="a"))
+    if drawn:
+        synapse = ns.StaticSynapse(delay=ns.RandomDistribution("uniform", low=4000.0, high=4000.5))
+        net.add(ns.Projection(a, a, ns.AllToAllConnector(), synapse, label="a->a"))
+    else:
+        net.add(ns.Projection(a, a, ns.FromListConnector([(0, 1, 0.1, 1.0), (1, 0, 0.1, 4000.25)]),
+                              ns.StaticSynapse(), label="a->a"))
+    with pytest.raises(ns.ValidationError, match=r"'a->a'\.delay: at most 3276\.7 ms at dt = 0\.1 ms "
+                                                  r"\(got 4000\.[0-9]+\)"):
+        build(net)
