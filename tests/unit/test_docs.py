@@ -1,4 +1,4 @@
-"""The support matrix in docs/backends.md is the one the code generates."""
+"""The docs say what the code does: the support matrix is generated, named files exist, the README lists every experiment."""
 import re
 from pathlib import Path
 
@@ -21,3 +21,12 @@ def test_docs_name_files_that_exist():
         text = (ROOT / "docs" / doc).read_text()
         for path in re.findall(r"`((?:notebooks|tests|neurosim|docs|models|experiments)/[\w./]+)`", text):
             assert (ROOT / path).exists(), f"docs/{doc} names {path}, which does not exist"
+
+
+def test_readme_lists_every_experiment():
+    from neurosim.experiments import EXPERIMENTS
+    text = (ROOT / "README.md").read_text()
+    listed = text[text.index("Experiments (`neurosim list`)"):]
+    listed = listed[:listed.index("docs/models.md")]
+    missing = [name for name in EXPERIMENTS if f"`{name}`" not in listed]
+    assert not missing, f"README's experiment list lacks {missing}"
