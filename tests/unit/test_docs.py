@@ -1,4 +1,4 @@
-"""The docs say what the code does: the support matrix is generated, named files exist, the README lists every experiment."""
+"""The docs say what the code does: generated support matrix, existing files, every experiment."""
 import re
 from pathlib import Path
 
