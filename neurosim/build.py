@@ -282,7 +282,7 @@ def _build_neuron_state(pop, out, rng, dt):
         out.injection = (steps[order].astype(np.int64), idx[order].astype(np.int64), deltas[order])
 
 
-def build_projection(net, k, proj, populations):
+def build_projection(net, k, proj, populations, weight_dtype=np.float64):
     obj, dt = proj._obj(), net.dt
     pre_pop, post_pop = proj.presynaptic_population, proj.postsynaptic_population
     rng = net.rng("connectivity", k)
@@ -340,7 +340,8 @@ def build_projection(net, k, proj, populations):
     pre_idx = pre_local if not hasattr(proj.pre, "indices") else _compact(proj.pre.indices[pre_local], pre_pop.size)
     post_idx = post_local if not hasattr(proj.post, "indices") else _compact(proj.post.indices[post_local],
                                                                              post_pop.size)
-    weights, delay_steps = _shared_if_uniform(np.asarray(weights, float)), _shared_if_uniform(delay_steps)
+    weights = _shared_if_uniform(np.asarray(weights, weight_dtype))
+    delay_steps = _shared_if_uniform(delay_steps)
     pre_k = populations.index(pre_pop)
     post_k = populations.index(post_pop)
     return BuiltProjection(proj.label, pre_k, post_k, proj.receptor_type, pre_idx, post_idx, weights,
@@ -377,13 +378,17 @@ def _indices(cells):
     return cells.indices if hasattr(cells, "indices") else np.arange(cells.size, dtype=np.int64)
 
 
-def build(net):
-    """Resolve a Network into a :class:`BuiltNetwork` (all random draws happen here)."""
+def build(net, weight_dtype=np.float64):
+    """Resolve a Network into a :class:`BuiltNetwork` (all random draws happen here).
+
+    ``weight_dtype``: how static weights are kept; a backend that runs with float32 weights asks
+    for float32 so a large network never holds them in float64 (4 bytes less per synapse at the
+    build's peak; the values are the ones the backend would have rounded them to)."""
     if not net.populations:
         raise ValidationError("Network", "populations", "is empty; add populations with net.add(...)")
     from .resources import guard_network  # refuse what cannot fit before a connector allocates
     guard_network(net)
     pops = [build_population(net, k, p) for k, p in enumerate(net.populations)]
-    projs = [build_projection(net, k, p, net.populations) for k, p in enumerate(net.projections)]
+    projs = [build_projection(net, k, p, net.populations, weight_dtype) for k, p in enumerate(net.projections)]
     return BuiltNetwork(net.dt, net.seed, pops, projs)
 

@@ -35,8 +35,9 @@ MIN_SPIKE_BUFFER = 1 << 20     # spike output buffer entries (as backends/numba/
 OUT_BYTES_PER_SPIKE = 16       # out_step int64 + out_pop int32 + out_id int32
 MAX_DELAY_STEPS = 2**15 - 1    # as neurosim.build.DEFAULT_MAX_DELAY_STEPS
 # bytes per synapse kept by build(): pre and post indices (int32; the same arrays serve as
-# pre_local / post_local unless the projection is on a view), weights (float64) and delay
-# steps (int16) -- the last two take no memory per synapse when they are uniform
+# pre_local / post_local unless the projection is on a view), weights (float64; the numba
+# backend builds float32 weights for float32 runs, so this errs high there) and delay steps
+# (int16) -- the last two take no memory per synapse when they are uniform
 INDEX_BYTES_PER_SYNAPSE = 8
 VIEW_BYTES_PER_SYNAPSE = 8     # separate local indices of a projection on a PopulationView
 WEIGHT_BYTES_PER_SYNAPSE = 8

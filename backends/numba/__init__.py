@@ -138,7 +138,8 @@ def compile(network, threads=1, numerics="float32", quiet=False, record_to=None,
     _check_threads(threads)
     if not isinstance(fuse, bool):
         raise ValidationError("numba backend", "fuse", f"must be True or False (got {fuse!r})")
-    built = build(network)
+    # float32 runs keep weights in float32 from the start; float64 and sPyNNaker's rounding need float64
+    built = build(network, weight_dtype=np.float32 if numerics == "float32" else np.float64)
     quantisation = emulate_spinnaker(built, network) if numerics == "spinnaker" else None
     _check_plastic_delays(built)
     layout = fusion.fuse(built, enabled=fuse, threads=threads)

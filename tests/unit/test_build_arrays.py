@@ -5,7 +5,7 @@ import pytest
 import neurosim as ns
 from neurosim.backends.numba.rings import csr_rows
 from neurosim.build import build
-from neurosim.connectors import Connections, Connector
+from neurosim.connectors import Connections, Connector, FixedTotalNumberConnector
 from neurosim.random import all_finite
 
 
@@ -92,3 +92,20 @@ def test_too_long_delay_is_reported_in_ms(drawn):
     with pytest.raises(ns.ValidationError, match=r"'a->a'\.delay: at most 3276\.7 ms at dt = 0\.1 ms "
                                                   r"\(got 4000\.[0-9]+\)"):
         build(net)
+
+
+def test_float32_build_holds_the_weights_a_float32_kernel_runs_with():
+    net = ns.Network(dt=0.1, seed=7)
+    a = net.add(ns.Population(30, ns.IF_curr_exp(), label="a"))
+    weight = ns.RandomDistribution("normal_clipped", mu=0.1, sigma=0.05, low=0.0, high=1.0)
+    proj = net.add(ns.Projection(a, a, FixedTotalNumberConnector(200), ns.StaticSynapse(weight=weight),
+                                 label="a->a"))
+    wide, narrow = build(net).projections[0], build(net, weight_dtype=np.float32).projections[0]
+    assert wide.weights.dtype == np.float64 and narrow.weights.dtype == np.float32
+    assert np.array_equal(narrow.weights, wide.weights.astype(np.float32))
+    assert np.array_equal(narrow.pre_idx, wide.pre_idx) and np.array_equal(narrow.post_idx, wide.post_idx)
+    rows = ns.compile(net).get_weights(proj, format="list")       # numerics="float32"
+    assert np.array_equal(rows[:, 0], wide.pre_idx) and np.array_equal(rows[:, 1], wide.post_idx)
+    assert np.array_equal(rows[:, 2], wide.weights.astype(np.float32))
+    assert np.array_equal(ns.compile(net, numerics="float64").get_weights(proj, format="list")[:, 2],
+                          wide.weights)
