@@ -381,7 +381,7 @@ def _indices(cells):
 def build(net, weight_dtype=np.float64):
     """Resolve a Network into a :class:`BuiltNetwork` (all random draws happen here).
 
-    ``weight_dtype``: how static weights are kept; a backend that runs with float32 weights asks
+    ``weight_dtype``: how weights are kept; a backend that runs with float32 weights asks
     for float32 so a large network never holds them in float64 (4 bytes less per synapse at the
     build's peak; the values are the ones the backend would have rounded them to)."""
     if not net.populations:
