@@ -32,7 +32,7 @@ CELL = dict(cm=CM, tau_m=TAU_M, v_rest=-74.0, v_thresh=-54.0, v_reset=-60.0, tau
 # inputs (g_max 0.015 g_leak) and 200 fixed inhibitory ones (0.05 g_leak, E_I -70 mV, 10 Hz),
 # tau_e = tau_i = 5 ms, A+ = 0.005, A- = 1.05 A+; smaller steps, so it needs far longer than 100 s
 BRIAN2_EXAMPLE = dict(rate_hz=RATE_HZ, tau_m=TAU_M, v_rest=-74.0, g_max_leak=0.01, a_plus=A_PLUS, n_inh=0)
-FIXED_DRIVE_MV = 0.0 - CELL["v_reset"]      # E_e - v_r of the example's ge * (Ee - vr)
+FIXED_DRIVE_MV = CELL["e_rev_E"] - CELL["v_reset"]      # the example's ge * (Ee - vr): 60 mV
 BRIAN2_EXAMPLE_AS_WRITTEN = dict(BRIAN2_EXAMPLE, fixed_drive_mv=FIXED_DRIVE_MV)
 SONG = dict(rate_hz=10.0, tau_m=20.0, v_rest=-70.0, g_max_leak=0.015, a_plus=0.005, n_inh=200,
             inh_rate_hz=10.0, g_inh_leak=0.05)

@@ -6,12 +6,13 @@ per population the parameters, initial values, recording and current
 injection; per projection the connections with weights and delays.  Backends
 start from this, so all of them simulate the same network for one seed.
 """
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import ValidationError
-from .random import all_finite, resolve_values
+from .random import resolve_values, value_range
 from .sources import SpikeSourceArray, SpikeSourcePoisson
 from .synapses import SynapseModel
 
@@ -302,9 +303,8 @@ def build_projection(net, k, proj, populations, weight_dtype=np.float64):
     delay = dt if syn.delay is None else syn.delay
     delays = conns.delays if conns.delays is not None else resolve_values(delay, n, wrng, obj, "delay", "ms")
     # checks through min / max (NaN propagates), not through temporary arrays of n values
-    w_min, d_min, d_max = (float(f(a)) if n else 0.0 for f, a in ((np.min, weights), (np.min, delays),
-                                                                  (np.max, delays)))
-    if not (all_finite(weights) and all_finite(delays)):
+    (w_min, w_max), (d_min, d_max) = value_range(weights), value_range(delays)
+    if not all(math.isfinite(v) for v in (w_min, w_max, d_min, d_max)):
         raise ValidationError(obj, "weight", "weights and delays must be finite")
     if cell.conductance_based and w_min < 0:
         raise ValidationError(obj, "weight", f"conductance-based {cell.name} needs weights >= 0 uS; "
@@ -314,7 +314,7 @@ def build_projection(net, k, proj, populations, weight_dtype=np.float64):
     # in place where the delays were drawn here (a connector's own delays stay untouched)
     delay_steps = np.divide(delays, dt, out=delays if conns.delays is None else None)
     np.rint(delay_steps, out=delay_steps)
-    if n and delay_steps.max() > DEFAULT_MAX_DELAY_STEPS:
+    if np.rint(d_max / dt) > DEFAULT_MAX_DELAY_STEPS:      # = delay_steps.max(): rint is monotonic
         raise ValidationError(obj, "delay", f"at most {DEFAULT_MAX_DELAY_STEPS * dt:g} ms at dt = {dt} ms "
                               f"(got {d_max})")
     delay_steps = delay_steps.astype(np.int16)    # DEFAULT_MAX_DELAY_STEPS fits

@@ -225,10 +225,16 @@ class RandomDistribution:
         return hash((self.distribution, tuple(self.parameters.items())))
 
 
+def value_range(values):
+    """(min, max) of ``values`` as floats, (0.0, 0.0) when empty; NaN in, NaN out (numpy's
+    min / max propagate it), so one pass each answers range and finiteness checks."""
+    values = np.asarray(values)
+    return (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+
+
 def all_finite(values):
     """True when no value is NaN or infinite (through min and max: no temporary of n values)."""
-    values = np.asarray(values)
-    return values.size == 0 or bool(np.isfinite(values.min()) and np.isfinite(values.max()))
+    return all(math.isfinite(v) for v in value_range(values))
 
 
 def resolve_values(value, n, rng, obj, attr, unit=None):
